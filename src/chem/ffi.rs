@@ -1,0 +1,63 @@
+//! The cxx bridge to our C++ wrapper over RDKit (`cpp/moltx_rdkit.cc`). Only `chem/` sees it.
+
+#[cxx::bridge(namespace = "moltx")]
+pub mod bridge {
+    /// One atom as RDKit perceives it after sanitization.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct AtomRecord {
+        pub atomic_num: u8,
+        pub total_degree: u8,
+        pub formal_charge: i8,
+        pub chiral_tag: u8,
+        pub total_hs: u8,
+        /// 0 unspecified, 1 S, 2 SP, 3 SP2, 4 SP2D, 5 SP3, 6 SP3D, 7 SP3D2, 8 other.
+        pub hybridization: u8,
+        pub aromatic: bool,
+        pub in_ring: bool,
+        pub mass: f32,
+    }
+
+    /// One bond between atoms `begin` and `end`.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct BondRecord {
+        pub begin: u32,
+        pub end: u32,
+        /// 0 other, 1 single, 2 double, 3 triple, 4 aromatic.
+        pub bond_type: u8,
+        pub conjugated: bool,
+        pub in_ring: bool,
+        /// RDKit's `Bond::BondStereo` value (0 none, 1 any, 2 Z, 3 E, 4 cis, 5 trans).
+        pub stereo: u8,
+        pub aromatic: bool,
+    }
+
+    #[namespace = "RDKit"]
+    unsafe extern "C++" {
+        include!("moltx/cpp/moltx_rdkit.h");
+        type ROMol = rdkit_sys::ro_mol_ffi::ROMol;
+    }
+
+    unsafe extern "C++" {
+        include!("moltx/cpp/moltx_rdkit.h");
+
+        fn init_rdkit_logs();
+        fn parse_smiles(smiles: &str, sanitize: bool) -> Result<SharedPtr<ROMol>>;
+        fn parse_molblock(block: &str, sanitize: bool) -> Result<SharedPtr<ROMol>>;
+        fn canonical_smiles(mol: &SharedPtr<ROMol>, isomeric: bool) -> Result<String>;
+        fn mol_name(mol: &SharedPtr<ROMol>) -> String;
+        fn mol_tables(
+            mol: &SharedPtr<ROMol>,
+            atoms: &mut Vec<AtomRecord>,
+            bonds: &mut Vec<BondRecord>,
+        ) -> Result<()>;
+        fn murcko_scaffold_smiles(mol: &SharedPtr<ROMol>) -> Result<String>;
+        fn morgan_on_bits(
+            mol: &SharedPtr<ROMol>,
+            radius: u32,
+            n_bits: u32,
+            use_chirality: bool,
+        ) -> Result<Vec<u32>>;
+    }
+}
+
+pub use bridge::{AtomRecord, BondRecord};

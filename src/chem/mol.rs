@@ -1,0 +1,86 @@
+//! `Molecule`: an RDKit molecule behind a safe Rust handle.
+
+use cxx::SharedPtr;
+
+use super::error::ChemError;
+use super::ffi::bridge::{self, ROMol};
+pub use super::ffi::{AtomRecord, BondRecord};
+
+/// A sanitized RDKit molecule.
+///
+/// `Send` (it can move to another thread; create one per thread when parsing in parallel) but
+/// not `Sync`: RDKit computes some properties lazily, so one molecule must not be read from
+/// two threads at once.
+pub struct Molecule {
+    ptr: SharedPtr<ROMol>,
+}
+
+// SAFETY: the handle is the only owner of its ROMol (it is never cloned or shared), and RDKit
+// molecules have no thread affinity; `Molecule` is deliberately not `Sync`.
+unsafe impl Send for Molecule {}
+
+impl std::fmt::Debug for Molecule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Molecule")
+            .field("smiles", &self.canonical_smiles().unwrap_or_default())
+            .finish()
+    }
+}
+
+impl Molecule {
+    /// Parses and sanitizes a SMILES string (surrounding whitespace is ignored).
+    ///
+    /// Errors carry RDKit's reason: syntax errors, kekulization failures, valence errors.
+    pub fn from_smiles(smiles: &str) -> Result<Self, ChemError> {
+        let text = smiles.trim();
+        if text.is_empty() {
+            return Err(ChemError::EmptySmiles);
+        }
+        bridge::parse_smiles(text, true)
+            .map(|ptr| Molecule { ptr })
+            .map_err(|e| ChemError::InvalidSmiles {
+                smiles: text.to_string(),
+                reason: e.what().to_string(),
+            })
+    }
+
+    /// Parses and sanitizes one MDL molfile block (as found in an SDF record before `$$$$`).
+    pub fn from_molblock(block: &str) -> Result<Self, ChemError> {
+        bridge::parse_molblock(block, true)
+            .map(|ptr| Molecule { ptr })
+            .map_err(|e| ChemError::InvalidMolBlock {
+                reason: e.what().to_string(),
+            })
+    }
+
+    /// RDKit's canonical isomeric SMILES.
+    pub fn canonical_smiles(&self) -> Result<String, ChemError> {
+        bridge::canonical_smiles(&self.ptr, true).map_err(|e| ChemError::Computation {
+            what: "canonical SMILES",
+            reason: e.what().to_string(),
+        })
+    }
+
+    /// The molecule's name (`_Name`, the first line of a molfile), if it has one.
+    pub fn name(&self) -> Option<String> {
+        let name = bridge::mol_name(&self.ptr);
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// All heavy atoms and bonds, read in one call across the FFI boundary.
+    pub fn atoms_and_bonds(&self) -> Result<(Vec<AtomRecord>, Vec<BondRecord>), ChemError> {
+        let mut atoms = Vec::new();
+        let mut bonds = Vec::new();
+        bridge::mol_tables(&self.ptr, &mut atoms, &mut bonds).map_err(|e| {
+            ChemError::Computation {
+                what: "atom and bond tables",
+                reason: e.what().to_string(),
+            }
+        })?;
+        Ok((atoms, bonds))
+    }
+
+    pub(crate) fn raw(&self) -> &SharedPtr<ROMol> {
+        &self.ptr
+    }
+}

@@ -1,0 +1,81 @@
+//! `moltx connect-eval`: drug-repurposing evaluation of the connectivity
+//! scores on the shared real data (six disease signatures × 1,170 compounds).
+
+use crate::expr::connectivity::{Score, ScoreParams};
+use crate::expr::reversal_eval::{EvalConfig, evaluate_reversal};
+use anyhow::Context;
+use std::path::PathBuf;
+
+/// Flags of `moltx connect-eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectEvalArgs {
+    /// Data folder (with expression/, diseases/, repurposing/); default ../shared/data.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Up and down genes per disease query.
+    #[arg(long, default_value_t = 150)]
+    pub n_genes: usize,
+    /// Label permutations for the random baseline spread.
+    #[arg(long, default_value_t = 1000)]
+    pub permutations: usize,
+    /// Seed of the permutations.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// XSum: number of top and bottom reference genes.
+    #[arg(long, default_value_t = 100)]
+    pub xsum_n: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `moltx connect-eval`.
+pub fn run(args: &ConnectEvalArgs) -> anyhow::Result<()> {
+    let data = match &args.data {
+        Some(d) => d.clone(),
+        None => {
+            let d = PathBuf::from("../shared/data");
+            anyhow::ensure!(
+                d.is_dir(),
+                "no --data given and ../shared/data does not exist"
+            );
+            d
+        }
+    };
+    let cfg = EvalConfig {
+        n_genes: args.n_genes,
+        scores: Score::ALL.to_vec(),
+        permutations: args.permutations,
+        seed: args.seed,
+        params: ScoreParams {
+            xsum_n: args.xsum_n,
+        },
+    };
+    let rows = evaluate_reversal(&data, &cfg)
+        .with_context(|| format!("evaluating on {}", data.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:<9} {:>4} {:>7} {:>7} {:>16} {:>7} {:>7} {:>16}",
+        "disease", "score", "DM", "AUC", "p", "null AUC (sd)", "AP", "prev", "null AP (sd)"
+    );
+    for r in &rows {
+        println!(
+            "{:<40} {:<9} {:>4} {:>7.3} {:>7.3} {:>9.3} ({:.3}) {:>7.3} {:>7.3} {:>9.3} ({:.3})",
+            format!("{} {}", r.doid, r.disease),
+            r.score,
+            r.n_positives,
+            r.auc,
+            r.auc_null.p_value,
+            r.auc_null.mean,
+            r.auc_null.sd,
+            r.ap,
+            r.prevalence,
+            r.ap_null.mean,
+            r.ap_null.sd
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! The command-line front end: one file per subcommand, each parsing flags, calling the
+//! library, and printing. No logic lives here that the library lacks.
+
+pub mod connect;
+pub mod connect_eval;
+pub mod evaluate;
+pub mod inspect;
+pub mod predict;
+pub mod train;
+
+use clap::{Parser, Subcommand};
+
+/// moltx: molecular property prediction, screening, and transcriptomic connectivity.
+#[derive(Debug, Parser)]
+#[command(name = "moltx", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarize a molecule dataset: rows, RDKit failures, labels, scaffolds, sizes.
+    Inspect(inspect::InspectArgs),
+    /// Train a property or toxicity model (D-MPNN or fingerprint baseline), or an ensemble.
+    Train(train::TrainArgs),
+    /// Predict with a trained model: one output row per input row, failures in `error`.
+    Predict(predict::PredictArgs),
+    /// Metrics of a trained model on labelled data.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Learned molecule embeddings (the D-MPNN readout) of a trained model.
+    Fingerprint(predict::PredictArgs),
+    /// Rank reference signatures by connectivity to a query signature or up/down gene sets.
+    Connect(connect::ConnectArgs),
+    /// Evaluate connectivity scores for repurposing on the shared real data.
+    ConnectEval(connect_eval::ConnectEvalArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Predict(args) => predict::run_predict(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
+        Command::Fingerprint(args) => predict::run_fingerprint(&args),
+        Command::Connect(args) => connect::run(&args),
+        Command::ConnectEval(args) => connect_eval::run(&args),
+    }
+}

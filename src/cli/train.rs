@@ -1,0 +1,197 @@
+//! `moltx train`: train a property or toxicity model (or an ensemble) on a CSV.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::data::{MoleculeTable, TableOptions};
+use crate::model::{Aggregation, ModelConfig, ModelKind};
+use crate::train::job::{SplitPlan, TrainJob, run_train};
+use crate::train::metrics::{SplitMetrics, TaskType};
+use crate::train::trainer::TrainOptions;
+
+/// How the data is split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitKind {
+    /// Seeded random split.
+    Random,
+    /// Scaffold-balanced split (chemprop's).
+    Scaffold,
+    /// k-fold: `--folds K --fold I`.
+    Kfold,
+}
+
+/// Flags of `moltx train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// CSV/TSV (optionally .gz) with a SMILES column and targets.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// SMILES column (default: the first column whose name contains "smiles").
+    #[arg(long)]
+    pub smiles_column: Option<String>,
+    /// Target columns, comma-separated (default: every numeric column).
+    #[arg(long, value_delimiter = ',')]
+    pub targets: Option<Vec<String>>,
+    /// Task type (default: classification when every label is 0/1).
+    #[arg(long, value_enum)]
+    pub task: Option<TaskType>,
+    /// Split kind (ignored with --split-file).
+    #[arg(long, value_enum, default_value = "random")]
+    pub split: SplitKind,
+    /// Train/validation/test fractions.
+    #[arg(long, value_delimiter = ',', default_value = "0.8,0.1,0.1")]
+    pub split_sizes: Vec<f64>,
+    /// A split file (`index,split` or `smiles,split`), e.g. another tool's split.
+    #[arg(long)]
+    pub split_file: Option<PathBuf>,
+    /// Number of folds for --split kfold.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Test fold for --split kfold.
+    #[arg(long, default_value_t = 0)]
+    pub fold: usize,
+    /// Seed of the split, initialization and shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Epochs.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Molecules per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Ensemble size (members use seeds seed, seed+1, ...).
+    #[arg(long, default_value_t = 1)]
+    pub ensemble: usize,
+    /// Model kind.
+    #[arg(long, value_enum, default_value = "dmpnn")]
+    pub model: ModelKind,
+    /// Hidden width of message passing.
+    #[arg(long, default_value_t = 300)]
+    pub hidden: usize,
+    /// Message-passing depth.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+    /// Dropout probability.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Atom-to-molecule aggregation.
+    #[arg(long, value_enum, default_value = "mean")]
+    pub aggregation: Aggregation,
+    /// Hidden width of the head.
+    #[arg(long, default_value_t = 300)]
+    pub ffn_hidden: usize,
+    /// Hidden layers of the head.
+    #[arg(long, default_value_t = 1)]
+    pub ffn_layers: usize,
+    /// Stop after this many epochs without validation improvement.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Output directory (model files, metrics.json, split.csv, epochs.csv).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `moltx train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let options = TableOptions {
+        smiles_column: args.smiles_column.clone(),
+        target_columns: args.targets.clone(),
+    };
+    let table = MoleculeTable::read(&args.data, &options)
+        .with_context(|| format!("reading {}", args.data.display()))?;
+    if !table.failures.is_empty() {
+        eprintln!(
+            "{} of {} rows skipped (RDKit rejected the SMILES):",
+            table.failures.len(),
+            table.n_rows
+        );
+        for f in table.failures.iter().take(5) {
+            eprintln!("  row {} (line {}): {}", f.row, f.line, f.error);
+        }
+    }
+    let sizes: [f64; 3] = args.split_sizes.as_slice().try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "--split-sizes needs three fractions, got {:?}",
+            args.split_sizes
+        )
+    })?;
+    let split = match (&args.split_file, args.split) {
+        (Some(file), _) => SplitPlan::File(file.clone()),
+        (None, SplitKind::Random) => SplitPlan::Random(sizes),
+        (None, SplitKind::Scaffold) => SplitPlan::Scaffold(sizes),
+        (None, SplitKind::Kfold) => SplitPlan::KFold {
+            k: args.folds,
+            fold: args.fold,
+        },
+    };
+    let mut model = ModelConfig::defaults(args.model, table.n_tasks());
+    model.hidden = args.hidden;
+    model.depth = args.depth;
+    model.dropout = args.dropout;
+    model.aggregation = args.aggregation;
+    model.ffn_hidden = args.ffn_hidden;
+    model.ffn_layers = args.ffn_layers;
+    let job = TrainJob {
+        model,
+        task_type: args.task,
+        split,
+        seed: args.seed,
+        ensemble: args.ensemble,
+        options: TrainOptions {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            patience: args.patience,
+            ..TrainOptions::default()
+        },
+        out: args.out.clone(),
+    };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((args.epochs * args.ensemble.max(1)) as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = run_train(&table, &job, &mut |member, r| {
+        let val = r.val_metric.map_or("-".to_string(), |v| format!("{v:.4}"));
+        bar.set_message(format!(
+            "model {member} epoch {} loss {:.4} val {val} {:.0} mol/s",
+            r.epoch, r.train_loss, r.molecules_per_second
+        ));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "trained {} model(s) on {} molecules ({} val, {} test) in {:.1} s ({:.0} molecules/s)",
+        report.ensemble,
+        report.splits.train,
+        report.splits.val,
+        report.splits.test,
+        report.train_seconds,
+        report.train_molecules_per_second
+    );
+    print_metrics("validation", &report.val);
+    print_metrics("test", &report.test);
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// Prints a split's mean metrics and tasks whose metrics were undefined.
+pub fn print_metrics(name: &str, m: &SplitMetrics) {
+    let means: Vec<String> = m.mean.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+    println!("{name:<10} {}", means.join("  "));
+    for (task, names) in &m.undefined {
+        println!(
+            "           {task}: {} undefined (no labels or one class)",
+            names.join(", ")
+        );
+    }
+}

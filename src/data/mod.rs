@@ -1,0 +1,13 @@
+//! Data: labelled tables, splits, and batches of molecular graphs.
+
+pub mod batch;
+pub mod error;
+pub mod reader;
+pub mod split;
+pub mod summary;
+pub mod table;
+
+pub use batch::GraphBatch;
+pub use error::DataError;
+pub use split::Split;
+pub use table::{MoleculeTable, RowFailure, TableOptions};

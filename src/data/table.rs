@@ -1,0 +1,201 @@
+//! Labelled molecule tables: a SMILES column and target columns read from CSV/TSV (optionally
+//! gzipped). Missing labels are kept as a mask; rows whose SMILES RDKit rejects are reported.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::error::DataError;
+use super::reader::{RecordLines, csv_reader};
+use crate::chem::{ChemError, MolGraph};
+
+/// Which columns to read.
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// The SMILES column; default: the first column whose name contains "smiles" (any case).
+    pub smiles_column: Option<String>,
+    /// Target columns; default: every other column whose cells are all numbers or blank.
+    pub target_columns: Option<Vec<String>>,
+}
+
+/// A row whose molecule could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowFailure {
+    /// 0-based data row (header excluded), as in split files.
+    pub row: usize,
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// The SMILES as written (trimmed).
+    pub smiles: String,
+    /// Why RDKit rejected it.
+    pub error: ChemError,
+}
+
+/// The valid molecules of a dataset with their (possibly missing) labels.
+///
+/// Entry `i` came from data row `rows[i]`; its targets are `targets[i*t..(i+1)*t]` with
+/// `mask[i*t + j] == false` where task `j` has no label (the target is then 0).
+#[derive(Debug, Clone, Default)]
+pub struct MoleculeTable {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The SMILES column's name.
+    pub smiles_column: String,
+    /// Target column names, in order.
+    pub task_names: Vec<String>,
+    /// Number of data rows in the file.
+    pub n_rows: usize,
+    /// Data row of each entry.
+    pub rows: Vec<usize>,
+    /// SMILES of each entry (trimmed, as written).
+    pub smiles: Vec<String>,
+    /// Graph of each entry.
+    pub graphs: Vec<MolGraph>,
+    /// Row-major `len × n_tasks` targets (0 where missing).
+    pub targets: Vec<f32>,
+    /// Row-major `len × n_tasks` label mask.
+    pub mask: Vec<bool>,
+    /// Rows that were excluded, with reasons.
+    pub failures: Vec<RowFailure>,
+}
+
+impl MoleculeTable {
+    /// Number of valid molecules.
+    pub fn len(&self) -> usize {
+        self.smiles.len()
+    }
+
+    /// True when no molecule was valid.
+    pub fn is_empty(&self) -> bool {
+        self.smiles.is_empty()
+    }
+
+    /// Number of tasks.
+    pub fn n_tasks(&self) -> usize {
+        self.task_names.len()
+    }
+
+    /// Target of entry `i`, task `j`, or `None` when missing.
+    pub fn target(&self, i: usize, j: usize) -> Option<f32> {
+        let k = i * self.n_tasks() + j;
+        self.mask[k].then(|| self.targets[k])
+    }
+
+    /// Reads a CSV/TSV file (`.gz` allowed), parsing every SMILES with RDKit in parallel.
+    pub fn read(path: &Path, options: &TableOptions) -> Result<Self, DataError> {
+        let mut reader = csv_reader(path)?;
+        let malformed = |e: csv::Error| {
+            let line = e.position().map_or(0, |p| p.line());
+            DataError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                reason: e.to_string(),
+            }
+        };
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(malformed)?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let available = header.join(", ");
+        let find = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name.trim())
+                .ok_or_else(|| DataError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                    available: available.clone(),
+                })
+        };
+        let smiles_idx = match &options.smiles_column {
+            Some(name) => find(name)?,
+            None => header
+                .iter()
+                .position(|h| h.to_lowercase().contains("smiles"))
+                .ok_or_else(|| DataError::NoSmilesColumn {
+                    path: path.to_path_buf(),
+                    available: available.clone(),
+                })?,
+        };
+
+        let line_of = RecordLines::sniff(path)?;
+        let mut records = Vec::new();
+        let mut lines = Vec::new();
+        for result in reader.records() {
+            let record = result.map_err(malformed)?;
+            lines.push(line_of.line_of(record.position()));
+            records.push(record);
+        }
+
+        let target_idx: Vec<usize> = match &options.target_columns {
+            Some(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
+            None => (0..header.len())
+                .filter(|&c| c != smiles_idx)
+                .filter(|&c| {
+                    records
+                        .iter()
+                        .all(|r| parse_label(r.get(c).unwrap_or("")).is_ok())
+                })
+                .collect(),
+        };
+
+        let parsed: Vec<Result<MolGraph, ChemError>> = records
+            .par_iter()
+            .map(|r| MolGraph::from_smiles(r.get(smiles_idx).unwrap_or("")))
+            .collect();
+
+        let n_tasks = target_idx.len();
+        let mut table = MoleculeTable {
+            path: path.to_path_buf(),
+            smiles_column: header[smiles_idx].clone(),
+            task_names: target_idx.iter().map(|&c| header[c].clone()).collect(),
+            n_rows: records.len(),
+            ..Default::default()
+        };
+        for (row, ((record, graph), &line)) in records.iter().zip(parsed).zip(&lines).enumerate() {
+            let smiles = record.get(smiles_idx).unwrap_or("").trim().to_string();
+            let mut labels = Vec::with_capacity(n_tasks);
+            for &c in &target_idx {
+                let cell = record.get(c).unwrap_or("");
+                let value = parse_label(cell).map_err(|_| DataError::BadTarget {
+                    path: path.to_path_buf(),
+                    row,
+                    line,
+                    column: header[c].clone(),
+                    value: cell.to_string(),
+                })?;
+                labels.push(value);
+            }
+            match graph {
+                Ok(graph) => {
+                    table.rows.push(row);
+                    table.smiles.push(smiles);
+                    table.graphs.push(graph);
+                    for label in labels {
+                        table.targets.push(label.unwrap_or(0.0));
+                        table.mask.push(label.is_some());
+                    }
+                }
+                Err(error) => table.failures.push(RowFailure {
+                    row,
+                    line,
+                    smiles,
+                    error,
+                }),
+            }
+        }
+        Ok(table)
+    }
+}
+
+/// Parses a label cell: a number, or `None` for blank / `nan` / `NA`.
+pub fn parse_label(cell: &str) -> Result<Option<f32>, std::num::ParseFloatError> {
+    let cell = cell.trim();
+    if cell.is_empty() || cell.eq_ignore_ascii_case("nan") || cell.eq_ignore_ascii_case("na") {
+        return Ok(None);
+    }
+    let value: f64 = cell.parse()?;
+    Ok((!value.is_nan()).then_some(value as f32))
+}

@@ -1,0 +1,196 @@
+//! Evaluation of connectivity scores for drug repurposing on real data:
+//! rank the profiled compounds by reversal of each disease signature and
+//! measure how high the disease's known disease-modifying drugs rank.
+//!
+//! Data (`--data` folder, see `data/README.md`): `expression/consensi-drugbank.tsv.gz`
+//! (1,170 consensus L1000 signatures, Entrez gene columns), `diseases/DOID_*.tsv.gz`
+//! (STARGEO signatures), `repurposing/indications.tsv` (PharmacotherapyDB, category `DM`).
+
+use super::connectivity::{Score, ScoreParams, score_references};
+use super::error::{ExprError, Result};
+use super::geneset::read_stargeo;
+use super::matrix::{Layout, read_matrix};
+use super::normalize::SplitMix64;
+use super::query::{QueryInput, align_query};
+use super::ranked::RankedReferences;
+use super::textio::{next_line, open_text};
+use crate::metrics::{average_precision, roc_auc};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// The six disease signatures shipped in `diseases/`: (DOID, name).
+pub const DISEASES: [(&str, &str); 6] = [
+    ("DOID:10652", "Alzheimer's disease"),
+    ("DOID:1612", "breast cancer"),
+    ("DOID:3083", "COPD"),
+    ("DOID:7148", "rheumatoid arthritis"),
+    ("DOID:8577", "ulcerative colitis"),
+    ("DOID:9074", "systemic lupus erythematosus"),
+];
+
+/// Settings of [`evaluate_reversal`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// Up and down genes per disease query (most significant first).
+    pub n_genes: usize,
+    /// Scores to evaluate.
+    pub scores: Vec<Score>,
+    /// Label permutations for the random-ranking spread.
+    pub permutations: usize,
+    /// Seed of the permutations.
+    pub seed: u64,
+    /// Score parameters (XSum `N`).
+    pub params: ScoreParams,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            n_genes: 150,
+            scores: Score::ALL.to_vec(),
+            permutations: 1000,
+            seed: 42,
+            params: ScoreParams::default(),
+        }
+    }
+}
+
+/// Mean and standard deviation of a metric under random rankings, and the
+/// one-sided permutation p-value `(1 + #{perm ≥ observed}) / (1 + B)`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct NullSpread {
+    /// Mean over permutations.
+    pub mean: f64,
+    /// Standard deviation over permutations.
+    pub sd: f64,
+    /// Permutation p-value of the observed value.
+    pub p_value: f64,
+}
+
+/// One (disease, score) result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EvalRow {
+    /// Disease Ontology id.
+    pub doid: String,
+    /// Disease name.
+    pub disease: String,
+    /// Score name.
+    pub score: String,
+    /// Compounds ranked.
+    pub n_compounds: usize,
+    /// Known disease-modifying drugs among them.
+    pub n_positives: usize,
+    /// Query up/down genes matched to the reference.
+    pub n_up: usize,
+    /// Query down genes matched.
+    pub n_down: usize,
+    /// ROC-AUC of the reversal ranking (random: 0.5).
+    pub auc: f64,
+    /// Average precision (random: the prevalence).
+    pub ap: f64,
+    /// Prevalence `n_positives / n_compounds` (expected AP of a random ranking).
+    pub prevalence: f64,
+    /// AUC under permuted labels.
+    pub auc_null: NullSpread,
+    /// AP under permuted labels.
+    pub ap_null: NullSpread,
+}
+
+/// Reads the DM drugs of each disease from `indications.tsv`.
+pub fn read_dm_drugs(path: &Path, doid: &str) -> Result<HashSet<String>> {
+    let mut reader = open_text(path)?;
+    let (mut buf, mut line) = (String::new(), 0);
+    next_line(&mut *reader, &mut buf, &mut line, path)?;
+    let header: Vec<String> = buf.split('\t').map(str::to_string).collect();
+    let col = |n: &str| {
+        header
+            .iter()
+            .position(|h| h == n)
+            .ok_or_else(|| ExprError::parse_at(path, 1, n, "missing column"))
+    };
+    let (d, drug, cat) = (col("doid_id")?, col("drugbank_id")?, col("category")?);
+    let mut out = HashSet::new();
+    while next_line(&mut *reader, &mut buf, &mut line, path)?.is_some() {
+        let cells: Vec<&str> = buf.split('\t').collect();
+        if cells.len() != header.len() {
+            return Err(ExprError::parse(path, line, "wrong number of fields"));
+        }
+        if cells[d] == doid && cells[cat] == "DM" {
+            out.insert(cells[drug].to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn spread(observed: f64, values: &[f64]) -> NullSpread {
+    let b = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / b.max(1.0);
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (b - 1.0).max(1.0);
+    let ge = values.iter().filter(|&&v| v >= observed).count() as f64;
+    NullSpread {
+        mean,
+        sd: var.sqrt(),
+        p_value: (1.0 + ge) / (1.0 + b),
+    }
+}
+
+/// Runs the evaluation over the six diseases and the configured scores.
+/// The ranking score is `−connectivity` (reversal first).
+pub fn evaluate_reversal(data: &Path, cfg: &EvalConfig) -> Result<Vec<EvalRow>> {
+    let m = read_matrix(
+        &data.join("expression/consensi-drugbank.tsv.gz"),
+        Layout::Rows,
+    )?;
+    let refs = RankedReferences::from_matrix(&m)?;
+    let indications = data.join("repurposing/indications.tsv");
+    let mut rows = Vec::new();
+    for (doid, disease) in DISEASES {
+        let file = data.join(format!(
+            "diseases/{}.balanced_permutation.tsv.gz",
+            doid.replace(':', "_")
+        ));
+        let input = QueryInput::Disease {
+            name: doid.to_string(),
+            genes: read_stargeo(&file)?,
+        };
+        let q = align_query(&input, &m.genes, None, cfg.n_genes)?;
+        let dm = read_dm_drugs(&indications, doid)?;
+        let labels: Vec<bool> = m.ids.iter().map(|id| dm.contains(id)).collect();
+        let n_pos = labels.iter().filter(|&&l| l).count();
+        for &score in &cfg.scores {
+            let raw = score_references(&q, &refs, score, &cfg.params)?;
+            let reversal: Vec<f64> = raw.iter().map(|s| -s).collect();
+            let (Some(auc), Some(ap)) = (
+                roc_auc(&reversal, &labels),
+                average_precision(&reversal, &labels),
+            ) else {
+                continue;
+            };
+            let mut rng = SplitMix64::new(cfg.seed);
+            let mut perm = labels.clone();
+            let (mut aucs, mut aps) = (Vec::new(), Vec::new());
+            for _ in 0..cfg.permutations {
+                for i in (1..perm.len()).rev() {
+                    perm.swap(i, rng.below(i + 1));
+                }
+                aucs.extend(roc_auc(&reversal, &perm));
+                aps.extend(average_precision(&reversal, &perm));
+            }
+            rows.push(EvalRow {
+                doid: doid.to_string(),
+                disease: disease.to_string(),
+                score: score.name().to_string(),
+                n_compounds: labels.len(),
+                n_positives: n_pos,
+                n_up: q.up.len(),
+                n_down: q.down.len(),
+                auc,
+                ap,
+                prevalence: n_pos as f64 / labels.len() as f64,
+                auc_null: spread(auc, &aucs),
+                ap_null: spread(ap, &aps),
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,298 @@
+//! Model files: one self-describing artifact per model.
+//!
+//! Layout (little-endian):
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `MOLTXMDL` |
+//! | 4 | format version (`u32`) |
+//! | 8 | header length `h` (`u64`) |
+//! | h | header: JSON [`CheckpointHeader`] |
+//! | 8 | weights length `w` (`u64`) |
+//! | w | weights: burn's `ModuleRecord` bytes |
+//! | 4 | CRC-32 of everything before it |
+//!
+//! Loading checks magic, version, lengths, checksum, header fields and the feature layout, and
+//! names the problem when any check fails.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::config::{ModelConfig, TaskType};
+use super::net::PropertyNet;
+use crate::chem::FeatureLayout;
+use crate::chem::featurize::chemprop_v2_layout;
+
+/// The 8 bytes every model file starts with.
+pub const MAGIC: &[u8; 8] = b"MOLTXMDL";
+/// The format version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Format versions this build reads.
+pub const READABLE_VERSIONS: &[u32] = &[1];
+
+/// Per-task standardization of regression targets: `y = ŷ·sd + mean`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetScaling {
+    /// Training-set mean of each task.
+    pub mean: Vec<f64>,
+    /// Training-set standard deviation of each task (1 where it was 0).
+    pub sd: Vec<f64>,
+}
+
+/// Everything about a model except its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointHeader {
+    /// File format version.
+    pub format_version: u32,
+    /// moltx version that wrote the file.
+    pub moltx_version: String,
+    /// Feature layout the model was trained on.
+    pub feature_layout: FeatureLayout,
+    /// Architecture.
+    pub model: ModelConfig,
+    /// Regression or classification.
+    pub task_type: TaskType,
+    /// Task names, in output order.
+    pub tasks: Vec<String>,
+    /// Target standardization (regression only).
+    pub target_scaling: Option<TargetScaling>,
+    /// FNV-1a hash of the training SMILES and labels.
+    pub training_data_hash: String,
+    /// Seed of this model.
+    pub seed: u64,
+    /// Metrics at the best epoch (free-form JSON).
+    pub metrics: serde_json::Value,
+}
+
+/// A loaded (or trained) model: header plus network.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// Metadata.
+    pub header: CheckpointHeader,
+    /// Weights.
+    pub net: PropertyNet,
+}
+
+/// Why a model file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Not a moltx model file.
+    #[error("{0}: not a moltx model file (bad magic bytes)")]
+    BadMagic(PathBuf),
+    /// Written by an unknown format version.
+    #[error(
+        "{path}: model format version {found} is not supported (this moltx reads {supported:?})"
+    )]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// Version in the file.
+        found: u32,
+        /// Versions this build reads.
+        supported: Vec<u32>,
+    },
+    /// Shorter than its lengths say.
+    #[error("{path}: truncated model file ({reason})")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Which part is missing.
+        reason: String,
+    },
+    /// Contents changed after writing.
+    #[error("{path}: corrupted model file (checksum {found:08x}, expected {expected:08x})")]
+    Corrupted {
+        /// The file.
+        path: PathBuf,
+        /// Checksum computed.
+        found: u32,
+        /// Checksum stored.
+        expected: u32,
+    },
+    /// The JSON header is not valid.
+    #[error("{path}: bad model header: {reason}")]
+    BadHeader {
+        /// The file.
+        path: PathBuf,
+        /// The problem.
+        reason: String,
+    },
+    /// The model was trained on other features than this build computes.
+    #[error(
+        "{path}: feature layout mismatch: the model expects {expected}, this moltx computes {found}"
+    )]
+    LayoutMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Layout in the file.
+        expected: String,
+        /// Layout of this build.
+        found: String,
+    },
+    /// The weights do not fit the architecture in the header.
+    #[error("{path}: weights do not match the model: {reason}")]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// burn's message.
+        reason: String,
+    },
+}
+
+fn layout_name(l: &FeatureLayout) -> String {
+    format!(
+        "{} v{} ({} atom / {} bond features)",
+        l.name, l.version, l.atom_dim, l.bond_dim
+    )
+}
+
+impl Checkpoint {
+    /// Serializes the model to bytes in the layout above.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let header = serde_json::to_vec(&self.header).map_err(|e| e.to_string())?;
+        let weights = self
+            .net
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::with_capacity(32 + header.len() + weights.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(weights.len() as u64).to_le_bytes());
+        out.extend_from_slice(&weights);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        Ok(out)
+    }
+
+    /// Writes the model file (through a temporary file renamed into place).
+    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        let io = |source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes = self.to_bytes().map_err(|reason| CheckpointError::Weights {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let tmp = path.with_extension("moltx.tmp");
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads and checks a model file, placing its weights on `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, path, device)
+    }
+
+    /// Parses model-file bytes (`path` is used in error messages only).
+    pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        let p = || path.to_path_buf();
+        let truncated = |reason: &str| CheckpointError::Truncated {
+            path: p(),
+            reason: reason.to_string(),
+        };
+        if bytes.len() < 8 || &bytes[..8] != MAGIC {
+            return Err(if bytes.len() < 8 && MAGIC.starts_with(bytes) {
+                truncated("shorter than the magic bytes")
+            } else {
+                CheckpointError::BadMagic(p())
+            });
+        }
+        let version =
+            u32::from_le_bytes(read_array(bytes, 8).ok_or_else(|| truncated("no version"))?);
+        if !READABLE_VERSIONS.contains(&version) {
+            return Err(CheckpointError::UnsupportedVersion {
+                path: p(),
+                found: version,
+                supported: READABLE_VERSIONS.to_vec(),
+            });
+        }
+        let header_len =
+            u64::from_le_bytes(read_array(bytes, 12).ok_or_else(|| truncated("no header length"))?)
+                as usize;
+        let header_end = 20usize
+            .checked_add(header_len)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| truncated("header cut short"))?;
+        let weights_len = u64::from_le_bytes(
+            read_array(bytes, header_end).ok_or_else(|| truncated("no weights length"))?,
+        ) as usize;
+        let weights_start = header_end + 8;
+        let weights_end = weights_start
+            .checked_add(weights_len)
+            .filter(|&e| e + 4 <= bytes.len())
+            .ok_or_else(|| truncated("weights cut short"))?;
+        let expected = u32::from_le_bytes(
+            read_array(bytes, weights_end).ok_or_else(|| truncated("no checksum"))?,
+        );
+        let found = crc32fast::hash(&bytes[..weights_end]);
+        if found != expected {
+            return Err(CheckpointError::Corrupted {
+                path: p(),
+                found,
+                expected,
+            });
+        }
+        let header: CheckpointHeader =
+            serde_json::from_slice(&bytes[20..header_end]).map_err(|e| {
+                CheckpointError::BadHeader {
+                    path: p(),
+                    reason: e.to_string(),
+                }
+            })?;
+        let ours = chemprop_v2_layout();
+        if header.feature_layout != ours {
+            return Err(CheckpointError::LayoutMismatch {
+                path: p(),
+                expected: layout_name(&header.feature_layout),
+                found: layout_name(&ours),
+            });
+        }
+        if header.model.n_tasks != header.tasks.len() {
+            return Err(CheckpointError::BadHeader {
+                path: p(),
+                reason: format!(
+                    "{} outputs but {} task names",
+                    header.model.n_tasks,
+                    header.tasks.len()
+                ),
+            });
+        }
+        let weights_err = |reason: String| CheckpointError::Weights { path: p(), reason };
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(
+            bytes[weights_start..weights_end].to_vec(),
+        ))
+        .map_err(|e| weights_err(e.to_string()))?;
+        let skeleton = PropertyNet::new(&header.model, &mut ChaCha8Rng::seed_from_u64(0), device);
+        let net = skeleton
+            .try_load_record(record)
+            .map_err(|e| weights_err(e.to_string()))?;
+        Ok(Checkpoint { header, net })
+    }
+}
+
+fn read_array<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..at.checked_add(N)?)?.try_into().ok()
+}

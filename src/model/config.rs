@@ -1,0 +1,104 @@
+//! Model hyperparameters, stored in every model file.
+
+use serde::{Deserialize, Serialize};
+
+/// Which network maps molecules to predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Directed message passing (chemprop's D-MPNN) on the molecular graph, then a feed-forward head.
+    Dmpnn,
+    /// A feed-forward network on Morgan fingerprint bits: the cheap baseline.
+    FfnMorgan,
+}
+
+/// How atom vectors become one molecule vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Aggregation {
+    /// Mean over atoms (chemprop's default).
+    Mean,
+    /// Sum over atoms.
+    Sum,
+    /// Sum over atoms divided by [`ModelConfig::norm`].
+    Norm,
+}
+
+/// Everything needed to rebuild a model's architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Network kind.
+    pub kind: ModelKind,
+    /// Width of the message-passing hidden state (chemprop: 300).
+    pub hidden: usize,
+    /// Message-passing steps (chemprop: 3).
+    pub depth: usize,
+    /// Dropout probability in the encoder output and the head (chemprop: 0).
+    pub dropout: f64,
+    /// Atom-to-molecule aggregation.
+    pub aggregation: Aggregation,
+    /// Constant of the `norm` aggregation (chemprop: 100).
+    pub norm: f32,
+    /// Width of the head's hidden layers (chemprop: 300).
+    pub ffn_hidden: usize,
+    /// Number of hidden layers in the head (chemprop: 1).
+    pub ffn_layers: usize,
+    /// Morgan radius for `ffn-morgan` (2 ≈ ECFP4).
+    pub morgan_radius: u32,
+    /// Morgan fingerprint length for `ffn-morgan`.
+    pub morgan_bits: u32,
+    /// Number of outputs.
+    pub n_tasks: usize,
+}
+
+impl ModelConfig {
+    /// chemprop's defaults for a given kind and number of tasks.
+    pub fn defaults(kind: ModelKind, n_tasks: usize) -> Self {
+        ModelConfig {
+            kind,
+            hidden: 300,
+            depth: 3,
+            dropout: 0.0,
+            aggregation: Aggregation::Mean,
+            norm: 100.0,
+            ffn_hidden: 300,
+            ffn_layers: 1,
+            morgan_radius: 2,
+            morgan_bits: 2048,
+            n_tasks,
+        }
+    }
+
+    /// Width of the molecule embedding fed to the head.
+    pub fn embedding_dim(&self) -> usize {
+        match self.kind {
+            ModelKind::Dmpnn => self.hidden,
+            ModelKind::FfnMorgan => self.morgan_bits as usize,
+        }
+    }
+}
+
+/// Whether targets are real values or 0/1 labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskType {
+    /// Real-valued targets, mean-squared-error loss.
+    Regression,
+    /// 0/1 labels, binary cross-entropy on logits.
+    Classification,
+}
+
+impl TaskType {
+    /// The metrics reported for this task type; the first is the one model selection uses.
+    pub fn metric_names(self) -> &'static [&'static str] {
+        match self {
+            TaskType::Regression => &["rmse", "mae", "r2"],
+            TaskType::Classification => &["roc_auc", "prc_auc", "accuracy"],
+        }
+    }
+
+    /// True when a larger value of the selection metric is better.
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, TaskType::Classification)
+    }
+}

@@ -1,0 +1,15 @@
+//! Models: the D-MPNN encoder, feed-forward heads, the fingerprint baseline, inference, and
+//! model files. Generic over nothing: the device picks the backend at run time, and all message
+//! passing goes through [`crate::kernel`].
+
+pub mod checkpoint;
+pub mod config;
+pub mod dmpnn;
+pub mod ffn;
+pub mod init;
+pub mod net;
+pub mod predict;
+
+pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
+pub use config::{Aggregation, ModelConfig, ModelKind};
+pub use net::{BatchTensors, MoleculeInput, PropertyNet, featurize, featurize_all};

@@ -1,0 +1,330 @@
+//! The `moltx train` job: read a table, split it, train one model or an ensemble, evaluate on
+//! validation and test, and write the model files, `metrics.json`, `split.csv` and per-epoch logs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+use super::ensemble::ensemble_predict;
+use super::metrics::{SplitMetrics, TaskType};
+use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
+use crate::data::split::{kfold_split, random_split, scaffold_split, split_from_file};
+use crate::data::summary::scaffolds_of;
+use crate::data::{MoleculeTable, Split};
+use crate::model::{Checkpoint, ModelConfig, ModelKind, MoleculeInput, featurize_all};
+
+/// How to split the table.
+#[derive(Debug, Clone)]
+pub enum SplitPlan {
+    /// Seeded random split with these fractions.
+    Random([f64; 3]),
+    /// Scaffold-balanced split with these fractions.
+    Scaffold([f64; 3]),
+    /// Fold `fold` of a seeded `k`-fold partition.
+    KFold {
+        /// Number of folds.
+        k: usize,
+        /// Test fold.
+        fold: usize,
+    },
+    /// A split file (`index,split` or `smiles,split`).
+    File(PathBuf),
+}
+
+/// Everything `moltx train` needs.
+#[derive(Debug, Clone)]
+pub struct TrainJob {
+    /// Architecture (its `n_tasks` is set from the table).
+    pub model: ModelConfig,
+    /// Regression or classification (`None`: classification when every label is 0/1).
+    pub task_type: Option<TaskType>,
+    /// Split.
+    pub split: SplitPlan,
+    /// Seed of the split and of the first ensemble member (member `i` uses `seed + i`).
+    pub seed: u64,
+    /// Ensemble size.
+    pub ensemble: usize,
+    /// Training settings.
+    pub options: TrainOptions,
+    /// Output directory.
+    pub out: PathBuf,
+}
+
+/// Sizes of the three parts.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitSizes {
+    /// Training molecules.
+    pub train: usize,
+    /// Validation molecules.
+    pub val: usize,
+    /// Test molecules.
+    pub test: usize,
+}
+
+/// What `metrics.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    /// `"regression"` or `"classification"`.
+    pub task_type: TaskType,
+    /// Task names.
+    pub tasks: Vec<String>,
+    /// Split sizes.
+    pub splits: SplitSizes,
+    /// Validation metrics of the ensemble.
+    pub val: SplitMetrics,
+    /// Test metrics of the ensemble.
+    pub test: SplitMetrics,
+    /// Best epoch of each member (the first member's is `best_epoch`).
+    pub best_epoch: usize,
+    /// Best epoch of each member.
+    pub best_epochs: Vec<usize>,
+    /// Epochs requested.
+    pub epochs: usize,
+    /// Seconds in training steps, all members.
+    pub train_seconds: f64,
+    /// Training molecules per second.
+    pub train_molecules_per_second: f64,
+    /// Ensemble size.
+    pub ensemble: usize,
+    /// Model files written.
+    pub model_files: Vec<String>,
+}
+
+/// Errors of the train job, with what failed.
+pub type JobError = anyhow::Error;
+
+/// Classification when every label is 0 or 1, else regression.
+pub fn infer_task_type(table: &MoleculeTable) -> TaskType {
+    let binary = table
+        .targets
+        .iter()
+        .zip(&table.mask)
+        .filter(|(_, m)| **m)
+        .all(|(v, _)| *v == 0.0 || *v == 1.0);
+    if binary && table.mask.iter().any(|&m| m) {
+        TaskType::Classification
+    } else {
+        TaskType::Regression
+    }
+}
+
+/// FNV-1a (64-bit) of the SMILES, targets and mask, as hex.
+pub fn data_hash(table: &MoleculeTable) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    };
+    for s in &table.smiles {
+        eat(s.as_bytes());
+        eat(b"\n");
+    }
+    for (v, m) in table.targets.iter().zip(&table.mask) {
+        eat(&v.to_le_bytes());
+        eat(&[u8::from(*m)]);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+/// Makes the split of a table.
+pub fn make_split(table: &MoleculeTable, plan: &SplitPlan, seed: u64) -> anyhow::Result<Split> {
+    Ok(match plan {
+        SplitPlan::Random(sizes) => random_split(table.len(), *sizes, seed)?,
+        SplitPlan::Scaffold(sizes) => {
+            let scaffolds: Vec<String> = scaffolds_of(&table.smiles)
+                .into_iter()
+                .zip(&table.smiles)
+                .map(|(s, smiles)| s.unwrap_or_else(|_| smiles.clone()))
+                .collect();
+            scaffold_split(&scaffolds, *sizes, seed)?
+        }
+        SplitPlan::KFold { k, fold } => kfold_split(table.len(), *k, *fold, seed)?,
+        SplitPlan::File(path) => split_from_file(path, &table.rows, &table.smiles)?.split,
+    })
+}
+
+/// Model inputs of every table entry (graphs, or fingerprints for `ffn-morgan`).
+pub fn table_inputs(
+    table: &MoleculeTable,
+    model: &ModelConfig,
+) -> anyhow::Result<Vec<MoleculeInput>> {
+    match model.kind {
+        ModelKind::Dmpnn => Ok(table
+            .graphs
+            .iter()
+            .cloned()
+            .map(MoleculeInput::Graph)
+            .collect()),
+        ModelKind::FfnMorgan => featurize_all(model, &table.smiles)
+            .into_iter()
+            .zip(&table.rows)
+            .map(|(r, row)| r.map_err(|e| anyhow::anyhow!("row {row}: {e}")))
+            .collect(),
+    }
+}
+
+struct Part {
+    inputs: Vec<usize>,
+    targets: Vec<f32>,
+    mask: Vec<bool>,
+}
+
+fn part(table: &MoleculeTable, ids: &[usize]) -> Part {
+    let t = table.n_tasks();
+    Part {
+        inputs: ids.to_vec(),
+        targets: ids
+            .iter()
+            .flat_map(|&i| table.targets[i * t..(i + 1) * t].iter().copied())
+            .collect(),
+        mask: ids
+            .iter()
+            .flat_map(|&i| table.mask[i * t..(i + 1) * t].iter().copied())
+            .collect(),
+    }
+}
+
+fn ensemble_metrics(
+    members: &[Checkpoint],
+    inputs: &[&MoleculeInput],
+    p: &Part,
+    task_type: TaskType,
+    tasks: &[String],
+) -> anyhow::Result<SplitMetrics> {
+    let (mean, _) = ensemble_predict(members, inputs, 256, &Device::flex())?;
+    let truth: Vec<f64> = p.targets.iter().map(|&v| f64::from(v)).collect();
+    Ok(SplitMetrics::compute(
+        task_type, tasks, &mean, &truth, &p.mask,
+    ))
+}
+
+/// Runs the job; `progress(member, epoch_record)` is called after every epoch.
+pub fn run_train(
+    table: &MoleculeTable,
+    job: &TrainJob,
+    progress: &mut dyn FnMut(usize, &EpochRecord),
+) -> anyhow::Result<TrainReport> {
+    anyhow::ensure!(!table.is_empty(), "no valid molecules to train on");
+    anyhow::ensure!(table.n_tasks() > 0, "no target columns");
+    std::fs::create_dir_all(&job.out)?;
+    let task_type = job.task_type.unwrap_or_else(|| infer_task_type(table));
+    let mut model = job.model.clone();
+    model.n_tasks = table.n_tasks();
+    let split = make_split(table, &job.split, job.seed)?;
+    anyhow::ensure!(
+        !split.train.is_empty(),
+        "the split leaves no training molecules"
+    );
+    write_split_csv(&job.out.join("split.csv"), table, &split)?;
+
+    let inputs = table_inputs(table, &model)?;
+    let (train, val, test) = (
+        part(table, &split.train),
+        part(table, &split.val),
+        part(table, &split.test),
+    );
+    let refs = |p: &Part| -> Vec<&MoleculeInput> { p.inputs.iter().map(|&i| &inputs[i]).collect() };
+    let (train_in, val_in, test_in) = (refs(&train), refs(&val), refs(&test));
+    let hash = data_hash(table);
+
+    let mut members = Vec::new();
+    let mut best_epochs = Vec::new();
+    let mut model_files = Vec::new();
+    let (mut seconds, mut seen) = (0.0, 0.0);
+    let mut log = std::fs::File::create(job.out.join("epochs.csv"))?;
+    writeln!(
+        log,
+        "model,epoch,train_loss,val_metric,lr,seconds,molecules_per_second"
+    )?;
+    for member in 0..job.ensemble.max(1) {
+        let mut options = job.options.clone();
+        options.seed = job.seed + member as u64;
+        let mut lines = Vec::new();
+        let trained = fit(
+            &model,
+            task_type,
+            &table.task_names,
+            &Labelled {
+                inputs: &train_in,
+                targets: &train.targets,
+                mask: &train.mask,
+            },
+            &Labelled {
+                inputs: &val_in,
+                targets: &val.targets,
+                mask: &val.mask,
+            },
+            &options,
+            hash.clone(),
+            &mut |r| {
+                progress(member, r);
+                lines.push(r.clone());
+            },
+        )?;
+        for r in &lines {
+            let val = r.val_metric.map_or(String::new(), |v| format!("{v}"));
+            writeln!(
+                log,
+                "{member},{},{},{val},{},{},{}",
+                r.epoch, r.train_loss, r.lr, r.seconds, r.molecules_per_second
+            )?;
+        }
+        seconds += trained.train_seconds;
+        seen += trained.molecules_per_second * trained.train_seconds;
+        best_epochs.push(trained.best_epoch);
+        let mut checkpoint = trained.checkpoint;
+        let m1 = [checkpoint.clone()];
+        let val_m = ensemble_metrics(&m1, &val_in, &val, task_type, &table.task_names)?;
+        let test_m = ensemble_metrics(&m1, &test_in, &test, task_type, &table.task_names)?;
+        checkpoint.header.metrics =
+            serde_json::json!({ "best_epoch": trained.best_epoch, "val": val_m, "test": test_m });
+        let file = job.out.join(format!("model_{member}.moltx"));
+        checkpoint.save(&file)?;
+        model_files.push(file.display().to_string());
+        members.push(checkpoint);
+    }
+    let report = TrainReport {
+        task_type,
+        tasks: table.task_names.clone(),
+        splits: SplitSizes {
+            train: split.train.len(),
+            val: split.val.len(),
+            test: split.test.len(),
+        },
+        val: ensemble_metrics(&members, &val_in, &val, task_type, &table.task_names)?,
+        test: ensemble_metrics(&members, &test_in, &test, task_type, &table.task_names)?,
+        best_epoch: best_epochs[0],
+        best_epochs,
+        epochs: job.options.epochs,
+        train_seconds: seconds,
+        train_molecules_per_second: seen / f64::max(seconds, 1e-9),
+        ensemble: members.len(),
+        model_files,
+    };
+    std::fs::write(
+        job.out.join("metrics.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    Ok(report)
+}
+
+fn write_split_csv(path: &Path, table: &MoleculeTable, split: &Split) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["index", "smiles", "split"])?;
+    let parts = split.part_of(table.len());
+    for (i, part) in parts.iter().enumerate() {
+        if let Some(p) = part {
+            w.write_record([
+                table.rows[i].to_string().as_str(),
+                table.smiles[i].as_str(),
+                p,
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Training: masked multitask losses, metrics, the learning-rate schedule, the training loop,
+//! and the train/evaluate jobs the CLI runs.
+
+pub mod ensemble;
+pub mod job;
+pub mod loss;
+pub mod metrics;
+pub mod schedule;
+pub mod trainer;

@@ -1,0 +1,288 @@
+//! The training loop: shuffled mini-batches, masked loss, Adam with chemprop's schedule and
+//! gradient-norm clipping, validation every epoch, and the best validation epoch kept.
+
+use std::time::Instant;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::loss::masked_loss;
+use super::metrics::{SplitMetrics, TaskType};
+use super::schedule::LrSchedule;
+use crate::chem::featurize::chemprop_v2_layout;
+use crate::kernel::KernelError;
+use crate::model::predict::{forward_raw, postprocess};
+use crate::model::{
+    BatchTensors, Checkpoint, CheckpointHeader, ModelConfig, MoleculeInput, PropertyNet,
+    TargetScaling,
+};
+
+/// Labelled molecules for one split: inputs and row-major `len × n_tasks` targets and mask.
+#[derive(Debug, Clone, Copy)]
+pub struct Labelled<'a> {
+    /// Model inputs.
+    pub inputs: &'a [&'a MoleculeInput],
+    /// Targets (0 where missing).
+    pub targets: &'a [f32],
+    /// Label mask.
+    pub mask: &'a [bool],
+}
+
+impl Labelled<'_> {
+    /// Number of molecules.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+}
+
+/// Training settings (chemprop's defaults where it has them).
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Epochs (50).
+    pub epochs: usize,
+    /// Molecules per batch (64).
+    pub batch_size: usize,
+    /// Seed of initialization, shuffling and dropout.
+    pub seed: u64,
+    /// Per-parameter gradient L2-norm clip (`None`: no clipping).
+    pub grad_clip: Option<f32>,
+    /// Stop after this many epochs without validation improvement (`None`: run all epochs).
+    pub patience: Option<usize>,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            epochs: 50,
+            batch_size: 64,
+            seed: 0,
+            grad_clip: Some(10.0),
+            patience: None,
+        }
+    }
+}
+
+/// One epoch's log line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Validation selection metric (RMSE or ROC-AUC mean over tasks), if defined.
+    pub val_metric: Option<f64>,
+    /// Learning rate at the epoch's last step.
+    pub lr: f64,
+    /// Seconds spent training (not validating) this epoch.
+    pub seconds: f64,
+    /// Training molecules per second this epoch.
+    pub molecules_per_second: f64,
+}
+
+/// A trained model and how the training went.
+#[derive(Debug, Clone)]
+pub struct TrainedModel {
+    /// The model at its best validation epoch.
+    pub checkpoint: Checkpoint,
+    /// Every epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// The epoch whose weights were kept (1-based).
+    pub best_epoch: usize,
+    /// Seconds in training steps (validation excluded).
+    pub train_seconds: f64,
+    /// Training molecules per second over the run.
+    pub molecules_per_second: f64,
+}
+
+/// Per-task mean and standard deviation of the labelled training targets (sd 1 when 0).
+pub fn target_scaling(train: &Labelled, n_tasks: usize) -> TargetScaling {
+    let mut mean = vec![0.0; n_tasks];
+    let mut sd = vec![1.0; n_tasks];
+    for j in 0..n_tasks {
+        let values: Vec<f64> = (0..train.len())
+            .filter(|&i| train.mask[i * n_tasks + j])
+            .map(|i| f64::from(train.targets[i * n_tasks + j]))
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let m = values.iter().sum::<f64>() / values.len() as f64;
+        let var = values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len() as f64;
+        mean[j] = m;
+        sd[j] = if var > 0.0 { var.sqrt() } else { 1.0 };
+    }
+    TargetScaling { mean, sd }
+}
+
+/// Metrics of a network on a labelled split (predictions un-scaled / squashed first).
+pub fn evaluate_net(
+    net: &PropertyNet,
+    header: &CheckpointHeader,
+    data: &Labelled,
+    batch_size: usize,
+) -> Result<SplitMetrics, KernelError> {
+    let device = Device::flex();
+    let raw = forward_raw(net, &header.model, data.inputs, batch_size, &device)?;
+    let pred = postprocess(
+        header.task_type,
+        header.target_scaling.as_ref(),
+        &raw,
+        header.model.n_tasks,
+    );
+    let truth: Vec<f64> = data.targets.iter().map(|&v| f64::from(v)).collect();
+    Ok(SplitMetrics::compute(
+        header.task_type,
+        &header.tasks,
+        &pred,
+        &truth,
+        data.mask,
+    ))
+}
+
+/// The selection metric of a split, as a value where larger is better.
+fn selection_score(task_type: TaskType, m: &SplitMetrics) -> Option<f64> {
+    let v = m.get(task_type.metric_names()[0])?;
+    Some(if task_type.higher_is_better() { v } else { -v })
+}
+
+/// Trains one model. `progress` is called after every epoch.
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    model: &ModelConfig,
+    task_type: TaskType,
+    tasks: &[String],
+    train: &Labelled,
+    val: &Labelled,
+    options: &TrainOptions,
+    training_data_hash: String,
+    progress: &mut dyn FnMut(&EpochRecord),
+) -> Result<TrainedModel, KernelError> {
+    let n_tasks = tasks.len();
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut net = PropertyNet::new(model, &mut rng, &device);
+    let scaling = (task_type == TaskType::Regression).then(|| target_scaling(train, n_tasks));
+    let mut header = CheckpointHeader {
+        format_version: super::super::model::checkpoint::FORMAT_VERSION,
+        moltx_version: env!("CARGO_PKG_VERSION").to_string(),
+        feature_layout: chemprop_v2_layout(),
+        model: model.clone(),
+        task_type,
+        tasks: tasks.to_vec(),
+        target_scaling: scaling.clone(),
+        training_data_hash,
+        seed: options.seed,
+        metrics: serde_json::Value::Null,
+    };
+    // Standardized training targets.
+    let targets: Vec<f32> = match &scaling {
+        Some(s) => train
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(k, &y)| ((f64::from(y) - s.mean[k % n_tasks]) / s.sd[k % n_tasks]) as f32)
+            .collect(),
+        None => train.targets.to_vec(),
+    };
+    let mask: Vec<f32> = train
+        .mask
+        .iter()
+        .map(|&m| if m { 1.0 } else { 0.0 })
+        .collect();
+
+    let batch_size = options.batch_size.max(1);
+    let steps_per_epoch = train.len().div_ceil(batch_size).max(1);
+    let schedule = LrSchedule::chemprop(steps_per_epoch, options.epochs);
+    let mut adam = AdamConfig::new().with_epsilon(1e-8);
+    if let Some(clip) = options.grad_clip {
+        adam = adam.with_grad_clipping(Some(GradientClippingConfig::Norm(clip)));
+    }
+    let mut optim = adam.init();
+
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut epochs = Vec::with_capacity(options.epochs);
+    let (mut best, mut best_epoch, mut best_net) = (f64::NEG_INFINITY, 0usize, net.clone());
+    let (mut step, mut train_seconds, mut seen) = (0usize, 0.0f64, 0usize);
+    for epoch in 1..=options.epochs {
+        order.shuffle(&mut rng);
+        let start = Instant::now();
+        let (mut loss_sum, mut batches) = (0.0f64, 0usize);
+        let mut lr = schedule.at(step);
+        for chunk in order.chunks(batch_size) {
+            lr = schedule.at(step);
+            let inputs: Vec<&MoleculeInput> = chunk.iter().map(|&i| train.inputs[i]).collect();
+            let batch = BatchTensors::new(&inputs, model, &device)?;
+            let gather = |src: &[f32]| -> Vec<f32> {
+                chunk
+                    .iter()
+                    .flat_map(|&i| src[i * n_tasks..(i + 1) * n_tasks].iter().copied())
+                    .collect()
+            };
+            let shape = [chunk.len(), n_tasks];
+            let y = Tensor::<2>::from_data(TensorData::new(gather(&targets), shape), &device);
+            let m = Tensor::<2>::from_data(TensorData::new(gather(&mask), shape), &device);
+            let out = net.forward(model, &batch, true, &mut rng)?;
+            let loss = masked_loss(task_type, out, y, m);
+            loss_sum += f64::from(loss.clone().into_scalar::<f32>());
+            batches += 1;
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optim.step(lr, net, grads);
+            step += 1;
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        seen += train.len();
+        let val_metrics = if val.is_empty() {
+            None
+        } else {
+            Some(evaluate_net(&net, &header, val, 256)?)
+        };
+        let val_metric = val_metrics
+            .as_ref()
+            .and_then(|m| m.get(task_type.metric_names()[0]));
+        let score = val_metrics
+            .as_ref()
+            .and_then(|m| selection_score(task_type, m));
+        // Without a validation set (or metric), the last epoch is kept.
+        let improved = score.is_none_or(|s| s > best);
+        if improved {
+            best = score.unwrap_or(best);
+            best_epoch = epoch;
+            best_net = net.clone();
+        }
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / batches.max(1) as f64,
+            val_metric,
+            lr,
+            seconds,
+            molecules_per_second: train.len() as f64 / seconds.max(1e-9),
+        };
+        progress(&record);
+        epochs.push(record);
+        if options.patience.is_some_and(|p| epoch - best_epoch >= p) {
+            break;
+        }
+    }
+    header.metrics = serde_json::json!({ "best_epoch": best_epoch });
+    Ok(TrainedModel {
+        checkpoint: Checkpoint {
+            header,
+            net: best_net.valid(),
+        },
+        epochs,
+        best_epoch,
+        train_seconds,
+        molecules_per_second: seen as f64 / train_seconds.max(1e-9),
+    })
+}

@@ -1,0 +1,369 @@
+//! Models and training on fixtures: overfitting, masked loss, model files, determinism, CLI.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+use moltx::chem::MolGraph;
+use moltx::model::{
+    BatchTensors, Checkpoint, CheckpointError, ModelConfig, ModelKind, MoleculeInput, PropertyNet,
+};
+use moltx::train::loss::masked_loss;
+use moltx::train::metrics::TaskType;
+use moltx::train::trainer::{Labelled, TrainOptions, fit};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+fn drug_smiles() -> Vec<String> {
+    let text = std::fs::read_to_string(fixture("approved_drugs.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap().1.to_string())
+        .collect()
+}
+
+fn small_config(kind: ModelKind, n_tasks: usize) -> ModelConfig {
+    let mut c = ModelConfig::defaults(kind, n_tasks);
+    c.hidden = 32;
+    c.ffn_hidden = 32;
+    c.morgan_bits = 256;
+    c
+}
+
+fn graph_inputs(smiles: &[String]) -> Vec<MoleculeInput> {
+    smiles
+        .iter()
+        .map(|s| MoleculeInput::Graph(MolGraph::from_smiles(s).unwrap()))
+        .collect()
+}
+
+/// A synthetic but learnable target: heavy atoms / 10 and "has an aromatic atom".
+fn labels(inputs: &[MoleculeInput]) -> (Vec<f32>, Vec<f32>) {
+    inputs
+        .iter()
+        .map(|i| match i {
+            MoleculeInput::Graph(g) => (
+                g.n_atoms() as f32 / 10.0,
+                if g.atoms().any(|a| a.aromatic) {
+                    1.0
+                } else {
+                    0.0
+                },
+            ),
+            MoleculeInput::Morgan(_) => unreachable!(),
+        })
+        .unzip()
+}
+
+#[test]
+fn tiny_dmpnn_overfits_a_handful_of_molecules() {
+    let smiles: Vec<String> = drug_smiles().into_iter().take(8).collect();
+    let inputs = graph_inputs(&smiles);
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    let (y, _) = labels(&inputs);
+    let mask = vec![true; y.len()];
+    let data = Labelled {
+        inputs: &refs,
+        targets: &y,
+        mask: &mask,
+    };
+    let options = TrainOptions {
+        epochs: 150,
+        batch_size: 2,
+        seed: 1,
+        ..TrainOptions::default()
+    };
+    let mut losses = Vec::new();
+    let config = small_config(ModelKind::Dmpnn, 1);
+    fit(
+        &config,
+        TaskType::Regression,
+        &["atoms".into()],
+        &data,
+        &data,
+        &options,
+        "test".into(),
+        &mut |r| losses.push(r.train_loss),
+    )
+    .unwrap();
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    assert!(
+        last * 10.0 < first,
+        "loss {first} → {last} did not fall 10×"
+    );
+}
+
+#[test]
+fn masked_labels_get_no_gradient() {
+    let device = Device::flex().autodiff();
+    let smiles: Vec<String> = drug_smiles().into_iter().take(4).collect();
+    let inputs = graph_inputs(&smiles);
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    let config = small_config(ModelKind::Dmpnn, 2);
+    let net = PropertyNet::new(&config, &mut ChaCha8Rng::seed_from_u64(3), &device);
+    let batch = BatchTensors::new(&refs, &config, &device).unwrap();
+    let mask = vec![1.0f32, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    let grad_of = |targets: Vec<f32>| -> Vec<f32> {
+        let out = net
+            .forward(&config, &batch, false, &mut ChaCha8Rng::seed_from_u64(0))
+            .unwrap();
+        let y = Tensor::<2>::from_data(TensorData::new(targets, [4, 2]), &device);
+        let m = Tensor::<2>::from_data(TensorData::new(mask.clone(), [4, 2]), &device);
+        let loss = masked_loss(TaskType::Classification, out, y, m);
+        let grads = loss.backward();
+        let w = net.head.layers[0].weight.val();
+        w.grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap()
+    };
+    let a = grad_of(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    // change only masked labels (positions 1, 4, 7)
+    let b = grad_of(vec![1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+    assert_eq!(a, b, "masked labels changed the gradient");
+    // changing an unmasked label does change it
+    let c = grad_of(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    assert_ne!(a, c);
+    let _ = GradientsParams::new();
+}
+
+fn train_small(seed: u64) -> Checkpoint {
+    let smiles: Vec<String> = drug_smiles().into_iter().take(16).collect();
+    let inputs = graph_inputs(&smiles);
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    let (y, _) = labels(&inputs);
+    let mask = vec![true; y.len()];
+    let data = Labelled {
+        inputs: &refs,
+        targets: &y,
+        mask: &mask,
+    };
+    let options = TrainOptions {
+        epochs: 3,
+        batch_size: 4,
+        seed,
+        ..TrainOptions::default()
+    };
+    let config = small_config(ModelKind::Dmpnn, 1);
+    fit(
+        &config,
+        TaskType::Regression,
+        &["atoms".into()],
+        &data,
+        &data,
+        &options,
+        "h".into(),
+        &mut |_| {},
+    )
+    .unwrap()
+    .checkpoint
+}
+
+#[test]
+fn training_is_deterministic_to_the_byte() {
+    let a = train_small(5).to_bytes().unwrap();
+    let b = train_small(5).to_bytes().unwrap();
+    assert!(a == b, "same seed and data gave different model files");
+    assert!(a != train_small(6).to_bytes().unwrap());
+}
+
+#[test]
+fn model_file_round_trip_and_corruption_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.moltx");
+    let model = train_small(7);
+    model.save(&path).unwrap();
+    let device = Device::flex();
+    let loaded = Checkpoint::load(&path, &device).unwrap();
+    let smiles: Vec<String> = drug_smiles().into_iter().skip(20).take(10).collect();
+    let inputs = graph_inputs(&smiles);
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    assert_eq!(
+        model.predict(&refs, 4, &device).unwrap(),
+        loaded.predict(&refs, 4, &device).unwrap()
+    );
+    assert_eq!(loaded.header, model.header);
+
+    let bytes = std::fs::read(&path).unwrap();
+    let check = |name: &str, data: &[u8]| -> CheckpointError {
+        let p = dir.path().join(name);
+        std::fs::write(&p, data).unwrap();
+        Checkpoint::load(&p, &device).unwrap_err()
+    };
+    assert!(matches!(
+        check("trunc.moltx", &bytes[..bytes.len() / 2]),
+        CheckpointError::Truncated { .. }
+    ));
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() - 100;
+    flipped[mid] ^= 0xff;
+    assert!(matches!(
+        check("flip.moltx", &flipped),
+        CheckpointError::Corrupted { .. }
+    ));
+    assert!(matches!(
+        check("junk.moltx", b"hello world, not a model"),
+        CheckpointError::BadMagic(_)
+    ));
+    let mut version = bytes.clone();
+    version[8] = 99;
+    let err = check("version.moltx", &version);
+    assert!(
+        matches!(err, CheckpointError::UnsupportedVersion { found: 99, .. }),
+        "{err}"
+    );
+
+    let mut other = model.clone();
+    other.header.feature_layout.version = 999;
+    let p = dir.path().join("layout.moltx");
+    other.save(&p).unwrap();
+    let err = Checkpoint::load(&p, &device).unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::LayoutMismatch { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("feature layout"));
+}
+
+#[test]
+fn committed_format_v1_model_still_loads() {
+    let path = fixture("models/format_v1_small.moltx");
+    let model = Checkpoint::load(&path, &Device::flex())
+        .expect("the committed v1 model file must stay loadable");
+    assert_eq!(model.header.format_version, 1);
+    let inputs = graph_inputs(&["CCO".to_string()]);
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    let p = model.predict(&refs, 1, &Device::flex()).unwrap();
+    assert!(p[0].is_finite());
+}
+
+#[test]
+fn cli_train_predict_evaluate_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let smiles = drug_smiles();
+    let inputs = graph_inputs(&smiles);
+    let (atoms, aromatic) = labels(&inputs);
+    let data = dir.path().join("train.csv");
+    let mut text = String::from("smiles,atoms,aromatic\n");
+    for ((s, a), r) in smiles.iter().zip(&atoms).zip(&aromatic) {
+        text.push_str(&format!("{s},{a},{r}\n"));
+    }
+    std::fs::write(&data, &text).unwrap();
+    let out = dir.path().join("model");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["train", "--data"])
+        .arg(&data)
+        .args([
+            "--targets",
+            "atoms",
+            "--epochs",
+            "3",
+            "--hidden",
+            "16",
+            "--ffn-hidden",
+            "16",
+            "--ensemble",
+            "2",
+        ])
+        .args(["--split", "scaffold", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["task_type"], "regression");
+    assert!(metrics["test"]["rmse"].as_f64().unwrap().is_finite());
+    for key in [
+        "splits",
+        "val",
+        "best_epoch",
+        "epochs",
+        "train_seconds",
+        "train_molecules_per_second",
+    ] {
+        assert!(metrics.get(key).is_some(), "metrics.json lacks {key}");
+    }
+    assert!(out.join("split.csv").exists() && out.join("epochs.csv").exists());
+
+    let input = dir.path().join("input.csv");
+    std::fs::write(&input, "smiles\nCCO\nC1CC(\nc1ccccc1\n").unwrap();
+    let preds = dir.path().join("preds.csv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["predict", "--model"])
+        .arg(&out)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&preds)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&preds).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "smiles,atoms,atoms_std,error");
+    assert_eq!(lines.len(), 4, "one row per input row");
+    assert!(lines[2].starts_with("C1CC(") && lines[2].contains("invalid SMILES"));
+    assert!(lines[3].starts_with("c1ccccc1,") && lines[3].ends_with(','));
+
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["evaluate", "--model"])
+        .arg(&out)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("\"rmse\""));
+    let emb = dir.path().join("emb.csv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["fingerprint", "--model"])
+        .arg(out.join("model_0.moltx"))
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&emb)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&emb).unwrap().lines().count(), 4);
+}
+
+#[test]
+fn ffn_morgan_baseline_trains_and_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.csv");
+    let smiles = drug_smiles();
+    let (_, aromatic) = labels(&graph_inputs(&smiles));
+    let mut text = String::from("smiles,aromatic\n");
+    for (s, r) in smiles.iter().zip(&aromatic) {
+        text.push_str(&format!("{s},{r}\n"));
+    }
+    std::fs::write(&data, &text).unwrap();
+    let out = dir.path().join("m");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args([
+            "train",
+            "--model",
+            "ffn-morgan",
+            "--epochs",
+            "5",
+            "--quiet",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("roc_auc"));
+}
