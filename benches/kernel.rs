@@ -6,8 +6,9 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, black_box};
+use moltx::chem::MolGraph;
 use moltx::data::batch::GraphBatch;
-use moltx::kernel::testing::{MolSpec, batch_from_bonds, pseudo_random};
+use moltx::kernel::testing::pseudo_random;
 use moltx::kernel::{self, GraphIndex, Readout, cpu, reference};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -19,39 +20,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const F: usize = 300;
 
-/// One drug-like molecule (deterministic in `i`): a naphthalene-like fused pair of 6-rings, a
-/// 3–5 atom chain to a benzene-like ring, and 3–5 single-atom substituents; ~24 atoms, ~26 bonds.
-fn drug_like(i: usize) -> MolSpec {
-    let mut bonds: Vec<(u32, u32)> = Vec::new();
-    // Fused rings: atoms 0..10, ring A 0-1-2-3-4-5, ring B 4-5 shared: 4-6-7-8-9-5.
-    bonds.extend([(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0)]);
-    bonds.extend([(4, 6), (6, 7), (7, 8), (8, 9), (9, 5)]);
-    let mut n = 10u32;
-    let chain = 3 + (i % 3) as u32;
-    let mut prev = 2;
-    for _ in 0..chain {
-        bonds.push((prev, n));
-        prev = n;
-        n += 1;
-    }
-    let ring0 = n;
-    for k in 0..6 {
-        bonds.push((ring0 + k, ring0 + (k + 1) % 6));
-    }
-    bonds.push((prev, ring0));
-    n += 6;
-    let subs = 3 + (i * 7 % 3) as u32;
-    for k in 0..subs {
-        bonds.push(([7, ring0 + 3, 0, ring0 + 1, 8][k as usize], n));
-        n += 1;
-    }
-    (n as usize, bonds)
-}
-
-/// The benchmark batch. Swap in real molecules here.
+/// The benchmark batch: real approved drugs (`fixtures/approved_drugs.csv`, parsed by RDKit),
+/// repeated in file order until the batch holds `n_molecules` (mean ~20 heavy atoms, ~21 bonds).
 fn bench_batch(n_molecules: usize) -> GraphBatch {
-    let specs: Vec<MolSpec> = (0..n_molecules).map(drug_like).collect();
-    batch_from_bonds(&specs, 1, 1, 42)
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/approved_drugs.csv");
+    let text = std::fs::read_to_string(path).expect("fixtures/approved_drugs.csv");
+    let graphs: Vec<MolGraph> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .map(|(_, smiles)| MolGraph::from_smiles(smiles).expect("fixture SMILES parse"))
+        .collect();
+    let batch: Vec<&MolGraph> = graphs.iter().cycle().take(n_molecules).collect();
+    GraphBatch::from_graphs(&batch)
 }
 
 fn tensor(data: Vec<f32>, rows: usize, device: &Device) -> Tensor<2> {

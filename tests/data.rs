@@ -241,9 +241,9 @@ fn check_batch(batch: &GraphBatch, graphs: &[MolGraph]) {
             [batch.incoming_offsets[t] as usize..batch.incoming_offsets[t + 1] as usize];
         assert!(incoming.contains(&(e as u32)));
     }
-    for m in 0..batch.n_molecules {
+    for (m, graph) in graphs.iter().enumerate() {
         let (a0, a1) = (batch.atom_offsets[m], batch.atom_offsets[m + 1]);
-        assert_eq!((a1 - a0) as usize, graphs[m].n_atoms());
+        assert_eq!((a1 - a0) as usize, graph.n_atoms());
         for e in batch.edge_offsets[m]..batch.edge_offsets[m + 1] {
             let (s, t) = (batch.edge_source[e as usize], batch.edge_target[e as usize]);
             assert!(

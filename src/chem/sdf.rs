@@ -100,13 +100,13 @@ impl<R: BufRead> Iterator for SdfRecords<R> {
                     .and_then(|(_, r)| r.split_once('>'))
                     .map_or("", |(n, _)| n);
                 fields.push((name.to_string(), String::new()));
-            } else if let Some((_, value)) = fields.last_mut() {
-                if !line.is_empty() {
-                    if !value.is_empty() {
-                        value.push('\n');
-                    }
-                    value.push_str(line);
+            } else if let Some((_, value)) = fields.last_mut()
+                && !line.is_empty()
+            {
+                if !value.is_empty() {
+                    value.push('\n');
                 }
+                value.push_str(line);
             }
         }
         if !any {

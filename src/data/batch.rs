@@ -69,10 +69,7 @@ struct MoleculeSlices<'a> {
 }
 
 /// Splits `data` into consecutive pieces of the given lengths.
-fn split_by_lengths<'a, T>(
-    mut data: &'a mut [T],
-    lengths: impl Iterator<Item = usize>,
-) -> Vec<&'a mut [T]> {
+fn split_by_lengths<T>(mut data: &mut [T], lengths: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
     let mut parts = Vec::new();
     for len in lengths {
         let (head, tail) = data.split_at_mut(len);
@@ -190,8 +187,8 @@ fn write_molecule(graph: &MolGraph, s: MoleculeSlices) {
     for v in 0..n_atoms {
         start[v + 1] += start[v];
     }
-    for v in 0..n_atoms {
-        s.out_offsets[v] = s.edge_base + start[v];
+    for (offset, &local) in s.out_offsets.iter_mut().zip(&start) {
+        *offset = s.edge_base + local;
     }
     let mut next = start;
     for (a, b, bond) in graph.bonds() {

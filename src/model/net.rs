@@ -47,9 +47,9 @@ pub fn featurize_all(
 #[derive(Debug, Clone)]
 pub enum BatchTensors {
     /// Graphs for the D-MPNN.
-    Graph(GraphTensors),
+    Graph(Box<GraphTensors>),
     /// `M × bits` dense fingerprints.
-    Dense(Tensor<2>),
+    Dense(Box<Tensor<2>>),
 }
 
 impl BatchTensors {
@@ -78,11 +78,11 @@ impl BatchTensors {
                     Tensor::from_data(TensorData::new(batch.atom_features, [n, ATOM_DIM]), device);
                 let bonds =
                     Tensor::from_data(TensorData::new(batch.edge_features, [e, BOND_DIM]), device);
-                Ok(BatchTensors::Graph(GraphTensors {
+                Ok(BatchTensors::Graph(Box::new(GraphTensors {
                     index,
                     atoms,
                     bonds,
-                }))
+                })))
             }
             ModelKind::FfnMorgan => {
                 let bits = config.morgan_bits as usize;
@@ -93,10 +93,10 @@ impl BatchTensors {
                         MoleculeInput::Graph(_) => panic!("graph fed to a fingerprint model"),
                     }
                 }
-                Ok(BatchTensors::Dense(Tensor::from_data(
+                Ok(BatchTensors::Dense(Box::new(Tensor::from_data(
                     TensorData::new(dense, [inputs.len(), bits]),
                     device,
-                )))
+                ))))
             }
         }
     }
@@ -135,7 +135,7 @@ impl PropertyNet {
     ) -> Result<Tensor<2>, KernelError> {
         match (input, &self.encoder) {
             (BatchTensors::Graph(g), Some(encoder)) => encoder.forward(config, g),
-            (BatchTensors::Dense(x), None) => Ok(x.clone()),
+            (BatchTensors::Dense(x), None) => Ok(x.as_ref().clone()),
             _ => Err(KernelError::InvalidBatch(
                 "input kind does not match the model kind".into(),
             )),
