@@ -20,12 +20,9 @@ pub struct EvaluateArgs {
     /// Labelled CSV/TSV (optionally .gz).
     #[arg(long)]
     pub data: PathBuf,
-    /// SMILES column.
-    #[arg(long)]
-    pub smiles_column: Option<String>,
-    /// Target columns, comma-separated (default: the model's task names).
-    #[arg(long, value_delimiter = ',')]
-    pub targets: Option<Vec<String>>,
+    /// Which columns hold SMILES and targets.
+    #[command(flatten)]
+    pub columns: super::columns::ColumnArgs,
     /// Also write the metrics JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -36,7 +33,11 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let device = Device::flex();
     let members = load_ensemble(&args.model, &device)?;
     let header = &members[0].header;
-    let targets = args.targets.clone().unwrap_or_else(|| header.tasks.clone());
+    let targets = args
+        .columns
+        .targets
+        .clone()
+        .unwrap_or_else(|| header.tasks.clone());
     anyhow::ensure!(
         targets.len() == header.tasks.len(),
         "the model predicts {} tasks but {} target columns were given",
@@ -44,7 +45,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         targets.len()
     );
     let options = TableOptions {
-        smiles_column: args.smiles_column.clone(),
+        smiles_column: args.columns.smiles_column.clone(),
         target_columns: Some(targets),
     };
     let table = MoleculeTable::read(&args.data, &options)

@@ -4,20 +4,17 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::data::MoleculeTable;
 use crate::data::summary::DatasetSummary;
-use crate::data::{MoleculeTable, TableOptions};
 
 /// Flags of `moltx inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// CSV/TSV file (optionally .gz) with a SMILES column and target columns.
     pub file: PathBuf,
-    /// SMILES column (default: the first column whose name contains "smiles").
-    #[arg(long)]
-    pub smiles_column: Option<String>,
-    /// Target columns, comma-separated (default: every numeric column).
-    #[arg(long, value_delimiter = ',')]
-    pub targets: Option<Vec<String>>,
+    /// Which columns hold SMILES and targets.
+    #[command(flatten)]
+    pub columns: super::columns::ColumnArgs,
     /// How many failures to list.
     #[arg(long, default_value_t = 10)]
     pub show_failures: usize,
@@ -28,10 +25,7 @@ pub struct InspectArgs {
 
 /// Runs `moltx inspect`.
 pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
-    let options = TableOptions {
-        smiles_column: args.smiles_column.clone(),
-        target_columns: args.targets.clone(),
-    };
+    let options = args.columns.table_options();
     let table = MoleculeTable::read(&args.file, &options)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let summary = DatasetSummary::of(&table, args.show_failures);

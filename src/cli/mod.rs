@@ -1,6 +1,7 @@
 //! The command-line front end: one file per subcommand, each parsing flags, calling the
 //! library, and printing. No logic lives here that the library lacks.
 
+pub mod columns;
 pub mod connect;
 pub mod connect_eval;
 pub mod evaluate;

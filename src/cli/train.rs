@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{MoleculeTable, TableOptions};
+use crate::data::MoleculeTable;
 use crate::model::{Aggregation, ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob, run_train};
 use crate::train::metrics::{SplitMetrics, TaskType};
@@ -28,12 +28,9 @@ pub struct TrainArgs {
     /// CSV/TSV (optionally .gz) with a SMILES column and targets.
     #[arg(long)]
     pub data: PathBuf,
-    /// SMILES column (default: the first column whose name contains "smiles").
-    #[arg(long)]
-    pub smiles_column: Option<String>,
-    /// Target columns, comma-separated (default: every numeric column).
-    #[arg(long, value_delimiter = ',')]
-    pub targets: Option<Vec<String>>,
+    /// Which columns hold SMILES and targets.
+    #[command(flatten)]
+    pub columns: super::columns::ColumnArgs,
     /// Task type (default: classification when every label is 0/1).
     #[arg(long, value_enum)]
     pub task: Option<TaskType>,
@@ -98,10 +95,7 @@ pub struct TrainArgs {
 
 /// Runs `moltx train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let options = TableOptions {
-        smiles_column: args.smiles_column.clone(),
-        target_columns: args.targets.clone(),
-    };
+    let options = args.columns.table_options();
     let table = MoleculeTable::read(&args.data, &options)
         .with_context(|| format!("reading {}", args.data.display()))?;
     if !table.failures.is_empty() {

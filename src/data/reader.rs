@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::error::DataError;
+pub use crate::expr::textio::{base_name, is_gz};
 
 /// Opens a file for buffered reading, decompressing it when its name ends in `.gz`.
 pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>, DataError> {
@@ -18,21 +19,6 @@ pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>, DataError> 
         Box::new(file)
     };
     Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
-}
-
-/// True when the file name ends in `.gz`.
-pub fn is_gz(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
-}
-
-/// The file name without a trailing `.gz`, lower-cased (used to pick formats).
-pub fn base_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    name.strip_suffix(".gz").map(str::to_string).unwrap_or(name)
 }
 
 /// Tab for `.tsv`/`.tab` files (optionally gzipped), comma otherwise.

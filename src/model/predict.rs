@@ -2,7 +2,7 @@
 //! outputs to predictions (un-standardized values, or probabilities `σ(logit)`).
 
 use burn::module::Module;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -10,6 +10,30 @@ use super::checkpoint::{Checkpoint, TargetScaling};
 use super::config::{ModelConfig, TaskType};
 use super::net::{BatchTensors, MoleculeInput, PropertyNet};
 use crate::kernel::KernelError;
+
+/// Runs `f` over `inputs` in batches of `batch_size` on `device` with a validation copy of the
+/// network (no autodiff graph), concatenating the row-major outputs.
+fn batched(
+    net: &PropertyNet,
+    config: &ModelConfig,
+    inputs: &[&MoleculeInput],
+    batch_size: usize,
+    device: &Device,
+    f: impl Fn(&PropertyNet, &BatchTensors) -> Result<Tensor<2>, KernelError>,
+) -> Result<Vec<f32>, KernelError> {
+    let net = net.valid();
+    let mut out = Vec::new();
+    for chunk in inputs.chunks(batch_size.max(1)) {
+        let batch = BatchTensors::new(chunk, config, device)?;
+        let y = f(&net, &batch)?;
+        out.extend(
+            y.into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| KernelError::InvalidBatch(format!("{e:?}")))?,
+        );
+    }
+    Ok(out)
+}
 
 /// Raw network outputs (`len × n_tasks`, row-major) in batches of `batch_size`, in inference
 /// mode on `device` (a plain, non-autodiff device).
@@ -20,19 +44,9 @@ pub fn forward_raw(
     batch_size: usize,
     device: &Device,
 ) -> Result<Vec<f32>, KernelError> {
-    let net = net.valid();
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut out = Vec::with_capacity(inputs.len() * config.n_tasks);
-    for chunk in inputs.chunks(batch_size.max(1)) {
-        let batch = BatchTensors::new(chunk, config, device)?;
-        let y = net.forward(config, &batch, false, &mut rng)?;
-        out.extend(
-            y.into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| KernelError::InvalidBatch(format!("{e:?}")))?,
-        );
-    }
-    Ok(out)
+    batched(net, config, inputs, batch_size, device, |net, batch| {
+        net.forward(config, batch, false, &mut ChaCha8Rng::seed_from_u64(0))
+    })
 }
 
 /// Molecule embeddings (`len × embedding_dim`), e.g. for `moltx fingerprint`.
@@ -43,18 +57,9 @@ pub fn embed(
     batch_size: usize,
     device: &Device,
 ) -> Result<Vec<f32>, KernelError> {
-    let net = net.valid();
-    let mut out = Vec::new();
-    for chunk in inputs.chunks(batch_size.max(1)) {
-        let batch = BatchTensors::new(chunk, config, device)?;
-        let y = net.embed(config, &batch)?;
-        out.extend(
-            y.into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| KernelError::InvalidBatch(format!("{e:?}")))?,
-        );
-    }
-    Ok(out)
+    batched(net, config, inputs, batch_size, device, |net, batch| {
+        net.embed(config, batch)
+    })
 }
 
 /// Turns raw outputs into predictions: `ŷ·sd + mean` (regression) or `σ(x)` (classification).
