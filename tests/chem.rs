@@ -244,3 +244,34 @@ fn molecules_parse_in_parallel_threads() {
     assert_eq!(parallel, serial);
     assert_eq!(parallel.iter().filter(|r| r.is_err()).count(), 400);
 }
+
+#[test]
+fn sdf_records_split_name_fields_and_report_a_broken_record() {
+    use moltx::chem::sdf::SdfRecords;
+    let ethanol = "ethanol\n  manual\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n    1.5000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n    2.0000    1.0000    0.0000 O   0  0  0  0  0  0  0  0  0  0  0  0\n  1  2  1  0\n  2  3  1  0\nM  END\n";
+    let text = format!(
+        "{ethanol}> <id>\nE-1\n\n$$$$\nbroken\n  x\n\n  9  9  0  0\nM  END\n$$$$\n{ethanol}$$$$\n"
+    );
+    let records: Vec<_> = SdfRecords::new(text.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0].title(), "ethanol");
+    assert_eq!(
+        records[0].fields,
+        vec![("id".to_string(), "E-1".to_string())]
+    );
+    assert_eq!(
+        records[0].molecule().unwrap().canonical_smiles().unwrap(),
+        "CCO"
+    );
+    assert_eq!((records[1].index, records[1].line), (1, 15));
+    assert!(matches!(
+        records[1].molecule(),
+        Err(ChemError::InvalidMolBlock { .. })
+    ));
+    assert_eq!(
+        records[2].molecule().unwrap().name().as_deref(),
+        Some("ethanol")
+    );
+}
