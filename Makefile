@@ -21,6 +21,9 @@ build: deps
 
 demo: build
 	./target/release/moltx inspect fixtures/approved_drugs.csv
+	./target/release/moltx connect --query fixtures/expr/disease.tsv --reference fixtures/expr/refs.tsv \
+	  --score wtcs --top 5 --out target/demo_reversal.tsv
+	cat target/demo_reversal.tsv
 
 test: deps
 	$(CARGO) fmt --all -- --check
