@@ -367,3 +367,16 @@ fn ffn_morgan_baseline_trains_and_predicts() {
         .success()
         .stdout(predicates::str::contains("roc_auc"));
 }
+
+#[test]
+fn bundled_tox21_model_scores_the_bundled_drugs() {
+    let device = Device::flex();
+    let members = moltx::train::ensemble::load_ensemble(&fixture("models/tox21"), &device).unwrap();
+    assert_eq!(members[0].header.tasks.len(), 12);
+    assert_eq!(members[0].header.task_type, TaskType::Classification);
+    let inputs = graph_inputs(&drug_smiles());
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    let (mean, _) = moltx::train::ensemble::ensemble_predict(&members, &refs, 64, &device).unwrap();
+    assert_eq!(mean.len(), 61 * 12);
+    assert!(mean.iter().all(|p| (0.0..=1.0).contains(p)));
+}
