@@ -9,4 +9,5 @@ pub mod expr;
 pub mod kernel;
 pub mod metrics;
 pub mod model;
+pub mod screen;
 pub mod train;

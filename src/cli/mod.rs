@@ -7,6 +7,7 @@ pub mod connect_eval;
 pub mod evaluate;
 pub mod inspect;
 pub mod predict;
+pub mod screen;
 pub mod train;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Learned molecule embeddings (the D-MPNN readout) of a trained model.
     Fingerprint(predict::PredictArgs),
+    /// Screen a compound library (streamed) with a model; the bundled Tox21 model by default.
+    Screen(screen::ScreenArgs),
     /// Rank reference signatures by connectivity to a query signature or up/down gene sets.
     Connect(connect::ConnectArgs),
     /// Evaluate connectivity scores for repurposing on the shared real data.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run_predict(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Fingerprint(args) => predict::run_fingerprint(&args),
+        Command::Screen(args) => screen::run(&args),
         Command::Connect(args) => connect::run(&args),
         Command::ConnectEval(args) => connect_eval::run(&args),
     }

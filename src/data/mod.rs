@@ -2,6 +2,8 @@
 
 pub mod batch;
 pub mod error;
+pub mod library;
+mod parquet_rows;
 pub mod reader;
 pub mod split;
 pub mod summary;
@@ -9,5 +11,6 @@ pub mod table;
 
 pub use batch::GraphBatch;
 pub use error::DataError;
+pub use library::{LibraryFormat, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
 pub use split::Split;
 pub use table::{MoleculeTable, RowFailure, TableOptions};

@@ -2,6 +2,7 @@
 //! model files. Generic over nothing: the device picks the backend at run time, and all message
 //! passing goes through [`crate::kernel`].
 
+pub mod bundled;
 pub mod checkpoint;
 pub mod config;
 pub mod dmpnn;
@@ -12,4 +13,6 @@ pub mod predict;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
 pub use config::{Aggregation, ModelConfig, ModelKind};
-pub use net::{BatchTensors, MoleculeInput, PropertyNet, featurize, featurize_all};
+pub use net::{
+    BatchTensors, MoleculeInput, PropertyNet, featurize, featurize_all, featurize_molecule,
+};

@@ -26,9 +26,16 @@ pub enum MoleculeInput {
 
 /// Builds the input of one molecule for a model of this configuration.
 pub fn featurize(config: &ModelConfig, smiles: &str) -> Result<MoleculeInput, ChemError> {
-    let mol = Molecule::from_smiles(smiles)?;
+    featurize_molecule(config, &Molecule::from_smiles(smiles)?)
+}
+
+/// Builds the input of an already parsed molecule for a model of this configuration.
+pub fn featurize_molecule(
+    config: &ModelConfig,
+    mol: &Molecule,
+) -> Result<MoleculeInput, ChemError> {
     match config.kind {
-        ModelKind::Dmpnn => Ok(MoleculeInput::Graph(MolGraph::from_molecule(&mol)?)),
+        ModelKind::Dmpnn => Ok(MoleculeInput::Graph(MolGraph::from_molecule(mol)?)),
         ModelKind::FfnMorgan => Ok(MoleculeInput::Morgan(
             mol.morgan_fingerprint(config.morgan_radius, config.morgan_bits)?,
         )),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
+use rayon::prelude::*;
 
 use crate::kernel::KernelError;
 use crate::model::{Checkpoint, CheckpointError, MoleculeInput};
@@ -62,10 +63,18 @@ pub fn ensemble_predict(
     batch_size: usize,
     device: &Device,
 ) -> Result<(Vec<f64>, Vec<f64>), KernelError> {
+    // Batches run side by side (one per thread): small batches stay in cache, and no thread
+    // waits at the barriers of a parallel matrix product.
     let preds: Vec<Vec<f64>> = members
         .iter()
-        .map(|m| m.predict(inputs, batch_size, device))
-        .collect::<Result<_, _>>()?;
+        .map(|m| {
+            let parts: Vec<Vec<f64>> = inputs
+                .par_chunks(batch_size.max(1))
+                .map(|batch| m.predict(batch, batch_size, device))
+                .collect::<Result<_, _>>()?;
+            Ok(parts.concat())
+        })
+        .collect::<Result<_, KernelError>>()?;
     let n = preds.first().map_or(0, Vec::len);
     let k = preds.len().max(1) as f64;
     let mean: Vec<f64> = (0..n)

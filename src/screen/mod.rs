@@ -1,0 +1,699 @@
+//! Streaming screening of compound libraries with a trained model or ensemble.
+//!
+//! Three stages run at once, joined by bounded queues (two chunks each), so memory is a few
+//! chunks however long the library is:
+//! 1. a reader thread streams library rows (skipping rows of other shards and, when resuming,
+//!    rows already done) and cuts them into chunks;
+//! 2. the calling thread parses and featurizes each chunk in parallel (rayon) and runs the
+//!    model forward in inference mode (no autodiff graph), batch by batch;
+//! 3. a writer thread appends scored rows to the output, makes them durable, and records the
+//!    progress in a manifest ([`resume`]) so an interrupted run can continue.
+//!
+//! Every input row of the shard yields exactly one output row, in input order; a row that
+//! fails carries the reason in `error`. With `--top-k` only the K best rows are kept (a bounded
+//! heap, [`topk`]) and written, best first, at the end.
+
+pub mod output;
+pub mod resume;
+pub mod topk;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Instant;
+
+use burn::tensor::Device;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::chem::Molecule;
+use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
+use crate::kernel::KernelError;
+use crate::model::{Checkpoint, MoleculeInput, featurize_molecule};
+use crate::train::ensemble::ensemble_predict;
+use output::{OutputLayout, RowSink, is_parquet, open_sink};
+use resume::{MANIFEST_VERSION, Manifest};
+use topk::TopK;
+
+/// Why a screening run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenError {
+    /// The library could not be read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The model could not run on a batch.
+    #[error(transparent)]
+    Model(#[from] KernelError),
+    /// Writing the output or the manifest failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Writing Parquet failed.
+    #[error("{path}: {reason}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The parquet crate's message.
+        reason: String,
+    },
+    /// `--resume` could not continue the earlier run.
+    #[error("cannot resume: {0}")]
+    Resume(String),
+    /// Options that cannot work together.
+    #[error("{0}")]
+    Options(String),
+}
+
+/// One output row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoredRow {
+    /// 0-based library row.
+    pub row: u64,
+    /// The row's identifier.
+    pub id: String,
+    /// The SMILES as written (canonical SMILES for SDF records).
+    pub smiles: String,
+    /// Prediction per task (ensemble mean); empty when the row failed.
+    pub values: Vec<f64>,
+    /// Ensemble standard deviation per task; empty for single models and failed rows.
+    pub stds: Vec<f64>,
+    /// Why the row failed, if it did.
+    pub error: Option<String>,
+}
+
+/// Process only rows with `row % count == index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This job's shard, `0..count`.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// Parses `I/N`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+        let index: u64 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad shard index {i:?}"))?;
+        let count: u64 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad shard count {n:?}"))?;
+        if count == 0 || index >= count {
+            return Err(format!("shard {index}/{count}: need 0 <= I < N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Keep only the K best rows by one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopKOption {
+    /// How many rows.
+    pub k: usize,
+    /// The task to rank by.
+    pub task: String,
+    /// Lowest first instead of highest first.
+    pub ascending: bool,
+}
+
+/// How to run a screen.
+#[derive(Debug, Clone)]
+pub struct ScreenOptions {
+    /// Which columns hold the SMILES and ids.
+    pub library: LibraryOptions,
+    /// Rows per chunk (the unit of work, of durability and of resumption).
+    pub chunk_size: usize,
+    /// Molecules per forward pass.
+    pub batch_size: usize,
+    /// Only this shard's rows.
+    pub shard: Option<Shard>,
+    /// Only the K best rows.
+    pub top_k: Option<TopKOption>,
+    /// Continue an interrupted run.
+    pub resume: bool,
+    /// Best rows per task kept for the summary.
+    pub report_top: usize,
+}
+
+impl Default for ScreenOptions {
+    fn default() -> Self {
+        ScreenOptions {
+            library: LibraryOptions::default(),
+            chunk_size: 4096,
+            batch_size: 128,
+            shard: None,
+            top_k: None,
+            resume: false,
+            report_top: 3,
+        }
+    }
+}
+
+/// Seconds spent in each stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageSeconds {
+    /// The compute thread waiting for the reader.
+    pub read_wait: f64,
+    /// Parsing and featurizing (parallel).
+    pub featurize: f64,
+    /// Batching and the forward passes.
+    pub model: f64,
+    /// Writing, flushing to disk and recording progress (writer thread, overlapped).
+    pub write: f64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct ScreenSummary {
+    /// Library rows read (every shard; includes rows done before a resume).
+    pub rows_read: u64,
+    /// Rows of this shard (scored + failed).
+    pub rows_in_shard: u64,
+    /// Rows scored.
+    pub scored: u64,
+    /// Failed rows by reason.
+    pub failed: BTreeMap<String, u64>,
+    /// Row the run resumed from, if it resumed.
+    pub resumed_from: Option<u64>,
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+    /// Rows of this shard processed by this invocation.
+    pub rows_this_run: u64,
+    /// Time per stage.
+    pub stages: StageSeconds,
+    /// Best rows per task (highest prediction first), for a report.
+    pub best_per_task: Vec<(String, Vec<ScoredRow>)>,
+}
+
+/// Progress reported after every chunk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScreenProgress {
+    /// Library rows read.
+    pub rows_read: u64,
+    /// Rows of this shard processed by this invocation.
+    pub rows_this_run: u64,
+    /// Rows failed so far by this invocation.
+    pub failed_this_run: u64,
+    /// Bytes of the library consumed.
+    pub bytes_read: u64,
+    /// Size of the library in bytes.
+    pub total_bytes: u64,
+}
+
+/// A chunk of rows from the reader.
+struct ReadChunk {
+    rows: Vec<LibraryRow>,
+    /// Index of the next library row after this chunk.
+    next_row: u64,
+}
+
+/// A scored chunk for the writer.
+struct ScoredChunk {
+    rows: Vec<ScoredRow>,
+    failed: BTreeMap<String, u64>,
+    next_row: u64,
+}
+
+enum WriterMessage {
+    Chunk(ScoredChunk),
+    Finish,
+}
+
+/// Screens `library` with `members` (one model, or an ensemble), writing `out`.
+///
+/// `progress` is called after every chunk.
+pub fn screen(
+    library: &Path,
+    members: &[Checkpoint],
+    out: &Path,
+    options: &ScreenOptions,
+    device: &Device,
+    progress: &mut dyn FnMut(&ScreenProgress),
+) -> Result<ScreenSummary, ScreenError> {
+    let start = Instant::now();
+    let first = members
+        .first()
+        .ok_or_else(|| ScreenError::Options("no model".into()))?;
+    let tasks = first.header.tasks.clone();
+    let layout = OutputLayout {
+        tasks: tasks.clone(),
+        with_std: members.len() > 1,
+    };
+    let top_k = match &options.top_k {
+        Some(t) => {
+            let task = tasks.iter().position(|n| *n == t.task).ok_or_else(|| {
+                ScreenError::Options(format!(
+                    "--by {:?}: the model has no such task (tasks: {})",
+                    t.task,
+                    tasks.join(", ")
+                ))
+            })?;
+            Some(TopK::new(t.k, task, t.ascending))
+        }
+        None => None,
+    };
+    let resumable = top_k.is_some() || !is_parquet(out);
+    let reader = LibraryReader::open(library, &options.library)?;
+    let identity = run_identity(library, members, options)?;
+    let resumed = if options.resume {
+        resume_point(out, &identity)?
+    } else {
+        None
+    };
+    if !resumable && options.resume {
+        return Err(ScreenError::Options(
+            "--resume needs CSV/TSV output or --top-k (a Parquet file is only valid once closed)"
+                .into(),
+        ));
+    }
+    let mut state = WriterState::new(out, layout, top_k, options.report_top, resumable, identity);
+    if let Some(m) = &resumed {
+        state.restore(m);
+    } else {
+        Manifest::remove(out)?;
+    }
+    state.open(resumed.as_ref().map(|m| m.output_bytes))?;
+    let skip_to = resumed.as_ref().map_or(0, |m| m.next_row);
+    let read_progress = reader.progress();
+
+    let (read_tx, read_rx) = sync_channel::<Result<ReadChunk, DataError>>(2);
+    let (write_tx, write_rx) = sync_channel::<WriterMessage>(2);
+    let chunk_size = options.chunk_size.max(1);
+    let shard = options.shard;
+    let mut stages = StageSeconds::default();
+    let mut this_run = ScreenProgress {
+        total_bytes: read_progress.total_bytes,
+        rows_read: skip_to,
+        ..ScreenProgress::default()
+    };
+    let (computed, written) = std::thread::scope(|scope| {
+        scope.spawn(move || read_chunks(reader, skip_to, shard, chunk_size, &read_tx));
+        let writer = scope.spawn(move || state.run(&write_rx));
+        let computed = compute_chunks(
+            members,
+            options.batch_size,
+            device,
+            &read_rx,
+            &write_tx,
+            &mut stages,
+            &mut |rows, failed, next_row| {
+                this_run.rows_read = next_row;
+                this_run.rows_this_run += rows;
+                this_run.failed_this_run += failed;
+                this_run.bytes_read = read_progress.consumed_bytes();
+                progress(&this_run);
+            },
+        );
+        if computed.is_ok() {
+            // The writer completes the output only on this message; after an error the
+            // manifest stays, so the run can be resumed.
+            let _ = write_tx.send(WriterMessage::Finish);
+        }
+        drop(write_tx);
+        drop(read_rx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(ScreenError::Options("writer thread panicked".into())));
+        (computed, written)
+    });
+    computed?;
+    let (state, write_seconds) = written?;
+    stages.write = write_seconds;
+    Ok(ScreenSummary {
+        rows_read: state.manifest.next_row,
+        rows_in_shard: state.manifest.rows_in_shard,
+        scored: state.manifest.scored,
+        failed: state.manifest.failed.clone(),
+        resumed_from: resumed.map(|m| m.next_row),
+        seconds: start.elapsed().as_secs_f64(),
+        rows_this_run: this_run.rows_this_run,
+        stages,
+        best_per_task: tasks
+            .iter()
+            .cloned()
+            .zip(state.best.iter().map(TopK::sorted))
+            .collect(),
+    })
+}
+
+/// A string that identifies a run: the library (path and size), the models' bytes and every
+/// option that changes the output. A resume must present the same identity.
+fn run_identity(
+    library: &Path,
+    members: &[Checkpoint],
+    options: &ScreenOptions,
+) -> Result<String, ScreenError> {
+    let size = std::fs::metadata(library)
+        .map_err(|source| ScreenError::Io {
+            path: library.to_path_buf(),
+            source,
+        })?
+        .len();
+    let mut crc = crc32fast::Hasher::new();
+    for m in members {
+        crc.update(&m.to_bytes().map_err(ScreenError::Options)?);
+    }
+    let full = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
+    Ok(format!(
+        "library={} bytes={size} models={}:{:08x} smiles={:?} id={:?} shard={:?} top_k={:?} \
+         chunk={} batch={}",
+        full.display(),
+        members.len(),
+        crc.finalize(),
+        options.library.smiles_column,
+        options.library.id_column,
+        options.shard,
+        options.top_k,
+        options.chunk_size,
+        options.batch_size
+    ))
+}
+
+/// The manifest to resume from, checked against this run; `None` starts afresh.
+fn resume_point(out: &Path, identity: &str) -> Result<Option<Manifest>, ScreenError> {
+    match Manifest::load(out)? {
+        Some(m) if m.identity == identity => Ok(Some(m)),
+        Some(m) => Err(ScreenError::Resume(format!(
+            "{} was written by a different run ({}); this run is ({identity}). Drop --resume to \
+             start over",
+            resume::manifest_path(out).display(),
+            m.identity
+        ))),
+        None if out.exists() => Err(ScreenError::Resume(format!(
+            "{} exists but has no progress manifest: that run completed, or stopped before its \
+             first chunk. Drop --resume to start over",
+            out.display()
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Reader stage: streams rows from `skip_to` on, keeps this shard's, sends chunks.
+fn read_chunks(
+    reader: LibraryReader,
+    skip_to: u64,
+    shard: Option<Shard>,
+    chunk_size: usize,
+    tx: &SyncSender<Result<ReadChunk, DataError>>,
+) {
+    let mut rows = Vec::with_capacity(chunk_size);
+    let mut next_row = skip_to;
+    for item in reader {
+        let row = match item {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        if row.row < skip_to {
+            continue;
+        }
+        next_row = row.row + 1;
+        if shard.is_some_and(|s| row.row % s.count != s.index) {
+            continue;
+        }
+        rows.push(row);
+        if rows.len() == chunk_size {
+            let chunk = std::mem::replace(&mut rows, Vec::with_capacity(chunk_size));
+            if tx
+                .send(Ok(ReadChunk {
+                    rows: chunk,
+                    next_row,
+                }))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(Ok(ReadChunk { rows, next_row }));
+}
+
+/// Compute stage: featurize and score each chunk, pass it to the writer.
+fn compute_chunks(
+    members: &[Checkpoint],
+    batch_size: usize,
+    device: &Device,
+    rx: &Receiver<Result<ReadChunk, DataError>>,
+    tx: &SyncSender<WriterMessage>,
+    stages: &mut StageSeconds,
+    on_chunk: &mut dyn FnMut(u64, u64, u64),
+) -> Result<(), ScreenError> {
+    loop {
+        let waited = Instant::now();
+        let Ok(chunk) = rx.recv() else {
+            return Ok(());
+        };
+        stages.read_wait += waited.elapsed().as_secs_f64();
+        let chunk = chunk?;
+        let scored = score_chunk(members, chunk, batch_size, device, stages)?;
+        let (n, failed) = (
+            scored.rows.len() as u64,
+            scored.failed.values().sum::<u64>(),
+        );
+        let next_row = scored.next_row;
+        if tx.send(WriterMessage::Chunk(scored)).is_err() {
+            // The writer stopped on an error; it reports it when joined.
+            return Ok(());
+        }
+        on_chunk(n, failed, next_row);
+    }
+}
+
+/// Parses a row's molecule and builds the model input; the SMILES to report beside it.
+fn featurize_row(
+    members: &[Checkpoint],
+    row: &LibraryRow,
+) -> Result<(MoleculeInput, String), (String, String)> {
+    if let Some(e) = &row.error {
+        return Err(("unreadable row".into(), e.clone()));
+    }
+    let config = &members[0].header.model;
+    let chem = |e: crate::chem::ChemError| (e.category().to_string(), e.to_string());
+    let (mol, smiles) = match &row.molecule {
+        MoleculeText::Smiles(s) => (Molecule::from_smiles(s).map_err(chem)?, s.clone()),
+        MoleculeText::Molblock(b) => {
+            let mol = Molecule::from_molblock(b).map_err(chem)?;
+            let smiles = mol.canonical_smiles().map_err(chem)?;
+            (mol, smiles)
+        }
+    };
+    Ok((featurize_molecule(config, &mol).map_err(chem)?, smiles))
+}
+
+/// Scores one chunk: parallel featurization, then the ensemble's forward passes.
+fn score_chunk(
+    members: &[Checkpoint],
+    chunk: ReadChunk,
+    batch_size: usize,
+    device: &Device,
+    stages: &mut StageSeconds,
+) -> Result<ScoredChunk, ScreenError> {
+    let t0 = Instant::now();
+    let features: Vec<_> = chunk
+        .rows
+        .par_iter()
+        .map(|row| featurize_row(members, row))
+        .collect();
+    stages.featurize += t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let ok: Vec<&MoleculeInput> = features
+        .iter()
+        .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
+        .collect();
+    let (mean, sd) = ensemble_predict(members, &ok, batch_size, device)?;
+    stages.model += t1.elapsed().as_secs_f64();
+    let t = members[0].header.tasks.len();
+    let with_std = members.len() > 1;
+    let mut failed = BTreeMap::new();
+    let mut k = 0;
+    let rows = chunk
+        .rows
+        .into_iter()
+        .zip(features)
+        .map(|(row, f)| {
+            let mut out = ScoredRow {
+                row: row.row,
+                id: row.id,
+                ..ScoredRow::default()
+            };
+            match f {
+                Ok((_, smiles)) => {
+                    out.smiles = smiles;
+                    out.values = mean[k * t..(k + 1) * t].to_vec();
+                    if with_std {
+                        out.stds = sd[k * t..(k + 1) * t].to_vec();
+                    }
+                    k += 1;
+                }
+                Err((reason, message)) => {
+                    out.smiles = match row.molecule {
+                        MoleculeText::Smiles(s) => s,
+                        MoleculeText::Molblock(_) => String::new(),
+                    };
+                    *failed.entry(reason).or_insert(0) += 1;
+                    out.error = Some(message);
+                }
+            }
+            out
+        })
+        .collect();
+    Ok(ScoredChunk {
+        rows,
+        failed,
+        next_row: chunk.next_row,
+    })
+}
+
+/// Writer stage state: the sink, the selections, and the manifest of what is durable.
+struct WriterState {
+    out: PathBuf,
+    layout: OutputLayout,
+    sink: Option<Box<dyn RowSink>>,
+    top_k: Option<TopK>,
+    best: Vec<TopK>,
+    resumable: bool,
+    manifest: Manifest,
+}
+
+impl WriterState {
+    fn new(
+        out: &Path,
+        layout: OutputLayout,
+        top_k: Option<TopK>,
+        report_top: usize,
+        resumable: bool,
+        identity: String,
+    ) -> Self {
+        let best = (0..layout.tasks.len())
+            .map(|j| TopK::new(report_top, j, false))
+            .collect();
+        WriterState {
+            out: out.to_path_buf(),
+            layout,
+            sink: None,
+            top_k,
+            best,
+            resumable,
+            manifest: Manifest {
+                version: MANIFEST_VERSION,
+                identity,
+                ..Manifest::default()
+            },
+        }
+    }
+
+    /// Takes over an interrupted run's counts and selections.
+    fn restore(&mut self, m: &Manifest) {
+        if let Some(top) = &mut self.top_k {
+            top.restore(&m.top_k);
+        }
+        for (best, rows) in self.best.iter_mut().zip(&m.best_per_task) {
+            best.restore(rows);
+        }
+        self.manifest = m.clone();
+    }
+
+    /// Opens the output (cut back to `resume_at` bytes when resuming) and records the start.
+    fn open(&mut self, resume_at: Option<u64>) -> Result<(), ScreenError> {
+        if self.top_k.is_some() {
+            // Rows are written at the end; check now that the output can be created.
+            if resume_at.is_none() {
+                std::fs::File::create(&self.out).map_err(|source| ScreenError::Io {
+                    path: self.out.clone(),
+                    source,
+                })?;
+            }
+        } else {
+            self.sink = Some(open_sink(&self.out, &self.layout, resume_at)?);
+            if resume_at.is_none() {
+                self.manifest.output_bytes = self.sink_len()?;
+            }
+        }
+        if self.resumable {
+            self.manifest.store(&self.out)?;
+        }
+        Ok(())
+    }
+
+    fn sink_len(&self) -> Result<u64, ScreenError> {
+        std::fs::metadata(&self.out)
+            .map(|m| m.len())
+            .map_err(|source| ScreenError::Io {
+                path: self.out.clone(),
+                source,
+            })
+    }
+
+    /// Consumes chunks until `Finish` (completes the output) or a closed queue (leaves the
+    /// manifest for a resume). Returns the state and the seconds spent writing.
+    fn run(mut self, rx: &Receiver<WriterMessage>) -> Result<(Self, f64), ScreenError> {
+        let mut seconds = 0.0;
+        while let Ok(message) = rx.recv() {
+            let t0 = Instant::now();
+            match message {
+                WriterMessage::Chunk(chunk) => self.write_chunk(chunk)?,
+                WriterMessage::Finish => {
+                    self.finish()?;
+                    seconds += t0.elapsed().as_secs_f64();
+                    break;
+                }
+            }
+            seconds += t0.elapsed().as_secs_f64();
+        }
+        Ok((self, seconds))
+    }
+
+    fn write_chunk(&mut self, chunk: ScoredChunk) -> Result<(), ScreenError> {
+        for row in &chunk.rows {
+            if let Some(top) = &mut self.top_k {
+                top.offer(row);
+            }
+            for best in &mut self.best {
+                best.offer(row);
+            }
+        }
+        if let Some(sink) = &mut self.sink {
+            self.manifest.output_bytes = sink.write_rows(&chunk.rows)?;
+        }
+        let m = &mut self.manifest;
+        m.next_row = chunk.next_row;
+        m.rows_in_shard += chunk.rows.len() as u64;
+        m.scored += chunk.rows.iter().filter(|r| r.error.is_none()).count() as u64;
+        for (reason, n) in chunk.failed {
+            *m.failed.entry(reason).or_insert(0) += n;
+        }
+        if self.resumable {
+            if let Some(top) = &self.top_k {
+                m.top_k = top.sorted();
+            }
+            m.best_per_task = self.best.iter().map(TopK::sorted).collect();
+            m.rows_read = m.next_row;
+            self.manifest.store(&self.out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), ScreenError> {
+        if let Some(top) = &self.top_k {
+            let mut sink = open_sink(&self.out, &self.layout, None)?;
+            sink.write_rows(&top.sorted())?;
+            sink.finish()?;
+        } else if let Some(sink) = self.sink.take() {
+            sink.finish()?;
+        }
+        self.manifest.rows_read = self.manifest.next_row;
+        Manifest::remove(&self.out)
+    }
+}
