@@ -1,7 +1,7 @@
 # moltx: `make demo` runs the main job on bundled data, `make test` runs every test.
 # Both install the Debian packages they need first, only when missing.
 
-DEB_PACKAGES := librdkit-dev libboost-dev libboost-serialization-dev libhdf5-dev pkg-config
+DEB_PACKAGES := librdkit-dev libboost-dev libboost-serialization-dev libhdf5-dev pkg-config fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
@@ -20,7 +20,7 @@ build: deps
 	$(CARGO) build --release
 
 demo: build
-	./target/release/moltx inspect fixtures/approved_drugs.csv
+	./target/release/moltx screen --library fixtures/approved_drugs.csv --out target/demo_screen.csv
 	./target/release/moltx connect --query fixtures/expr/disease.tsv --reference fixtures/expr/refs.tsv \
 	  --score wtcs --top 5 --out target/demo_reversal.tsv
 	cat target/demo_reversal.tsv

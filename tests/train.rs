@@ -293,6 +293,11 @@ fn cli_train_predict_evaluate_fingerprint() {
         assert!(metrics.get(key).is_some(), "metrics.json lacks {key}");
     }
     assert!(out.join("split.csv").exists() && out.join("epochs.csv").exists());
+    for png in ["learning_curve.png", "test_parity_atoms.png"] {
+        let bytes = std::fs::read(out.join(png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{png} is not a PNG");
+    }
+    assert_eq!(metrics["plots"].as_array().unwrap().len(), 2);
 
     let input = dir.path().join("input.csv");
     std::fs::write(&input, "smiles\nCCO\nC1CC(\nc1ccccc1\n").unwrap();

@@ -174,7 +174,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     );
     print_metrics("validation", &report.val);
     print_metrics("test", &report.test);
-    println!("wrote {}", args.out.display());
+    println!(
+        "wrote {} ({} model file(s), metrics.json, split.csv, epochs.csv, {} plot(s))",
+        args.out.display(),
+        report.model_files.len(),
+        report.plots.len()
+    );
+    for problem in &report.plot_problems {
+        eprintln!("warning: plot not drawn: {problem}");
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::ensemble::ensemble_predict;
 use super::metrics::{SplitMetrics, TaskType};
+use super::plots;
 use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
 use crate::data::split::{kfold_split, random_split, scaffold_split, split_from_file};
 use crate::data::summary::scaffolds_of;
@@ -90,6 +91,11 @@ pub struct TrainReport {
     pub ensemble: usize,
     /// Model files written.
     pub model_files: Vec<String>,
+    /// PNG plots written (learning curve; test parity or ROC per task).
+    pub plots: Vec<String>,
+    /// Plots that could not be drawn, and why (e.g. no font installed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plot_problems: Vec<String>,
 }
 
 /// Errors of the train job, with what failed.
@@ -195,11 +201,115 @@ fn ensemble_metrics(
     task_type: TaskType,
     tasks: &[String],
 ) -> anyhow::Result<SplitMetrics> {
+    Ok(ensemble_metrics_and_predictions(members, inputs, p, task_type, tasks)?.0)
+}
+
+fn ensemble_metrics_and_predictions(
+    members: &[Checkpoint],
+    inputs: &[&MoleculeInput],
+    p: &Part,
+    task_type: TaskType,
+    tasks: &[String],
+) -> anyhow::Result<(SplitMetrics, Vec<f64>)> {
     let (mean, _) = ensemble_predict(members, inputs, 256, &Device::flex())?;
     let truth: Vec<f64> = p.targets.iter().map(|&v| f64::from(v)).collect();
-    Ok(SplitMetrics::compute(
-        task_type, tasks, &mean, &truth, &p.mask,
-    ))
+    let metrics = SplitMetrics::compute(task_type, tasks, &mean, &truth, &p.mask);
+    Ok((metrics, mean))
+}
+
+/// Writes `learning_curve.png` and, per task, `test_parity_<task>.png` (regression) or
+/// `test_roc_<task>.png` (classification) of the ensemble's test predictions. Returns the files
+/// written and, for plots that could not be drawn, why (plots never fail the job).
+fn write_plots(
+    out: &Path,
+    curves: &[Vec<EpochRecord>],
+    task_type: TaskType,
+    tasks: &[String],
+    test: &Part,
+    test_pred: &[f64],
+    test_metrics: &SplitMetrics,
+) -> (Vec<PathBuf>, Vec<String>) {
+    let (mut written, mut problems) = (Vec::new(), Vec::new());
+    let mut record = |path: PathBuf, result: Result<(), plots::PlotError>| match result {
+        Ok(()) => written.push(path),
+        Err(e) => problems.push(e.to_string()),
+    };
+    let losses: Vec<Vec<f64>> = curves
+        .iter()
+        .map(|c| c.iter().map(|r| r.train_loss).collect())
+        .collect();
+    let vals: Vec<Vec<Option<f64>>> = curves
+        .iter()
+        .map(|c| c.iter().map(|r| r.val_metric).collect())
+        .collect();
+    let labels: Vec<String> = (0..curves.len()).map(|i| format!("model {i}")).collect();
+    let series: Vec<plots::Curve<'_>> = (0..curves.len())
+        .map(|i| plots::Curve {
+            label: &labels[i],
+            train_loss: &losses[i],
+            val_metric: &vals[i],
+        })
+        .collect();
+    let metric = match task_type {
+        TaskType::Regression => "val RMSE",
+        TaskType::Classification => "val ROC-AUC",
+    };
+    let path = out.join("learning_curve.png");
+    record(
+        path.clone(),
+        plots::learning_curve_png(&path, &series, metric),
+    );
+    let t = tasks.len();
+    for (j, task) in tasks.iter().enumerate() {
+        let labelled = (0..test.inputs.len()).filter(|&i| test.mask[i * t + j]);
+        let (truth, pred): (Vec<f64>, Vec<f64>) = labelled
+            .map(|i| (f64::from(test.targets[i * t + j]), test_pred[i * t + j]))
+            .unzip();
+        let safe: String = task
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let value = |m: &str| {
+            test_metrics
+                .per_task
+                .get(task)
+                .and_then(|v| v.get(m))
+                .map_or("n/a".to_string(), |v| format!("{v:.3}"))
+        };
+        let result = match task_type {
+            TaskType::Regression => {
+                let path = out.join(format!("test_parity_{safe}.png"));
+                let title = format!(
+                    "{task} (test, n = {}): RMSE {}, R² {}",
+                    truth.len(),
+                    value("rmse"),
+                    value("r2")
+                );
+                (
+                    path.clone(),
+                    plots::parity_png(&path, &title, &truth, &pred),
+                )
+            }
+            TaskType::Classification => {
+                let path = out.join(format!("test_roc_{safe}.png"));
+                let title = format!(
+                    "{task} (test, n = {}): ROC-AUC {}",
+                    truth.len(),
+                    value("roc_auc")
+                );
+                let labels: Vec<bool> = truth.iter().map(|&v| v >= 0.5).collect();
+                (path.clone(), plots::roc_png(&path, &title, &labels, &pred))
+            }
+        };
+        record(result.0, result.1);
+    }
+    (written, problems)
 }
 
 /// Runs the job; `progress(member, epoch_record)` is called after every epoch.
@@ -235,6 +345,7 @@ pub fn run_train(
     let mut best_epochs = Vec::new();
     let mut model_files = Vec::new();
     let (mut seconds, mut seen) = (0.0, 0.0);
+    let mut curves = Vec::new();
     let mut log = std::fs::File::create(job.out.join("epochs.csv"))?;
     writeln!(
         log,
@@ -273,6 +384,7 @@ pub fn run_train(
                 r.epoch, r.train_loss, r.lr, r.seconds, r.molecules_per_second
             )?;
         }
+        curves.push(lines);
         seconds += trained.train_seconds;
         seen += trained.molecules_per_second * trained.train_seconds;
         best_epochs.push(trained.best_epoch);
@@ -287,6 +399,17 @@ pub fn run_train(
         model_files.push(file.display().to_string());
         members.push(checkpoint);
     }
+    let (test_metrics, test_pred) =
+        ensemble_metrics_and_predictions(&members, &test_in, &test, task_type, &table.task_names)?;
+    let (plots, plot_problems) = write_plots(
+        &job.out,
+        &curves,
+        task_type,
+        &table.task_names,
+        &test,
+        &test_pred,
+        &test_metrics,
+    );
     let report = TrainReport {
         task_type,
         tasks: table.task_names.clone(),
@@ -296,7 +419,7 @@ pub fn run_train(
             test: split.test.len(),
         },
         val: ensemble_metrics(&members, &val_in, &val, task_type, &table.task_names)?,
-        test: ensemble_metrics(&members, &test_in, &test, task_type, &table.task_names)?,
+        test: test_metrics,
         best_epoch: best_epochs[0],
         best_epochs,
         epochs: job.options.epochs,
@@ -304,6 +427,8 @@ pub fn run_train(
         train_molecules_per_second: seen / f64::max(seconds, 1e-9),
         ensemble: members.len(),
         model_files,
+        plots: plots.iter().map(|p| p.display().to_string()).collect(),
+        plot_problems,
     };
     std::fs::write(
         job.out.join("metrics.json"),

@@ -5,5 +5,6 @@ pub mod ensemble;
 pub mod job;
 pub mod loss;
 pub mod metrics;
+pub mod plots;
 pub mod schedule;
 pub mod trainer;
