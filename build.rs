@@ -12,6 +12,7 @@ fn main() {
         .compile("moltx_rdkit");
     for lib in [
         "RDKitChemTransforms",
+        "RDKitDescriptors",
         "RDKitFingerprints",
         "RDKitFileParsers",
         "RDKitSmilesParse",

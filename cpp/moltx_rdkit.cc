@@ -3,6 +3,7 @@
 
 #include <DataStructs/ExplicitBitVect.h>
 #include <GraphMol/ChemTransforms/ChemTransforms.h>
+#include <GraphMol/Descriptors/Property.h>
 #include <GraphMol/FileParsers/FileParsers.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
@@ -209,6 +210,27 @@ rust::Vec<uint32_t> morgan_on_bits(const std::shared_ptr<RDKit::ROMol> &mol, uin
   on.reserve(bits.size());
   for (int b : bits) on.push_back(static_cast<uint32_t>(b));
   return on;
+}
+
+// RDKit's registered 2D descriptors (`Descriptors::Properties`: molecular weight, logP, TPSA,
+// H-bond donors/acceptors, ring counts, chi/kappa indices, ...), in registry order.
+static const RDKit::Descriptors::Properties &descriptor_set() {
+  static const RDKit::Descriptors::Properties props;
+  return props;
+}
+
+rust::Vec<rust::String> rdkit_descriptor_names() {
+  rust::Vec<rust::String> out;
+  for (const auto &name : descriptor_set().getPropertyNames()) out.push_back(rust::String(name));
+  return out;
+}
+
+rust::Vec<double> rdkit_descriptors(const std::shared_ptr<RDKit::ROMol> &mol) {
+  std::vector<double> values = descriptor_set().computeProperties(*mol);
+  rust::Vec<double> out;
+  out.reserve(values.size());
+  for (double v : values) out.push_back(v);
+  return out;
 }
 
 }  // namespace moltx

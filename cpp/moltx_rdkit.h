@@ -20,4 +20,6 @@ void mol_tables(const std::shared_ptr<RDKit::ROMol> &mol, rust::Vec<AtomRecord> 
 rust::String murcko_scaffold_smiles(const std::shared_ptr<RDKit::ROMol> &mol);
 rust::Vec<uint32_t> morgan_on_bits(const std::shared_ptr<RDKit::ROMol> &mol, uint32_t radius,
                                    uint32_t n_bits, bool use_chirality);
+rust::Vec<rust::String> rdkit_descriptor_names();
+rust::Vec<double> rdkit_descriptors(const std::shared_ptr<RDKit::ROMol> &mol);
 }  // namespace moltx

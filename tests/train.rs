@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use moltx::chem::MolGraph;
 use moltx::model::{
     BatchTensors, Checkpoint, CheckpointError, ModelConfig, ModelKind, MoleculeInput, PropertyNet,
+    StructureInput,
 };
 use moltx::train::loss::masked_loss;
 use moltx::train::metrics::TaskType;
@@ -40,7 +41,7 @@ fn small_config(kind: ModelKind, n_tasks: usize) -> ModelConfig {
 fn graph_inputs(smiles: &[String]) -> Vec<MoleculeInput> {
     smiles
         .iter()
-        .map(|s| MoleculeInput::Graph(MolGraph::from_smiles(s).unwrap()))
+        .map(|s| MoleculeInput::graph(MolGraph::from_smiles(s).unwrap()))
         .collect()
 }
 
@@ -48,8 +49,8 @@ fn graph_inputs(smiles: &[String]) -> Vec<MoleculeInput> {
 fn labels(inputs: &[MoleculeInput]) -> (Vec<f32>, Vec<f32>) {
     inputs
         .iter()
-        .map(|i| match i {
-            MoleculeInput::Graph(g) => (
+        .map(|i| match &i.structure {
+            StructureInput::Graph(g) => (
                 g.n_atoms() as f32 / 10.0,
                 if g.atoms().any(|a| a.aromatic) {
                     1.0
@@ -57,7 +58,7 @@ fn labels(inputs: &[MoleculeInput]) -> (Vec<f32>, Vec<f32>) {
                     0.0
                 },
             ),
-            MoleculeInput::Morgan(_) => unreachable!(),
+            StructureInput::Morgan(_) => unreachable!(),
         })
         .unzip()
 }
@@ -384,4 +385,76 @@ fn bundled_tox21_model_scores_the_bundled_drugs() {
     let (mean, _) = moltx::train::ensemble::ensemble_predict(&members, &refs, 64, &device).unwrap();
     assert_eq!(mean.len(), 61 * 12);
     assert!(mean.iter().all(|p| (0.0..=1.0).contains(p)));
+}
+
+#[test]
+fn rdkit_descriptor_features_train_save_and_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("len.csv");
+    let mut text = String::from("smiles,len\n");
+    for s in drug_smiles() {
+        text.push_str(&format!("{s},{}\n", s.len() as f64 / 10.0));
+    }
+    std::fs::write(&data, &text).unwrap();
+    let out = dir.path().join("model");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["train", "--data"])
+        .arg(&data)
+        .args(["--targets", "len", "--epochs", "2", "--hidden", "16"])
+        .args(["--ffn-hidden", "16", "--features-generators", "rdkit_2d"])
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let device = Device::flex();
+    let model = Checkpoint::load(&out.join("model_0.moltx"), &device).unwrap();
+    let features = model.header.model.descriptors.as_ref().unwrap();
+    assert!(features.len() >= 40);
+    assert_eq!(features.mean.len(), features.len());
+    assert!(features.sd.iter().any(|&s| s > 0.0));
+    // The model reads the descriptors: the same graph with other descriptors predicts differently.
+    let config = &model.header.model;
+    let input = moltx::model::featurize(config, "c1ccccc1O").unwrap();
+    assert_eq!(input.descriptors.len(), features.len());
+    let mut shifted = input.clone();
+    for (d, m) in shifted.descriptors.iter_mut().zip(&features.sd) {
+        *d += 3.0 * *m as f32;
+    }
+    let a = model.predict(&[&input], 1, &device).unwrap();
+    let b = model.predict(&[&shifted], 1, &device).unwrap();
+    assert_ne!(a, b);
+    // Unknown generators are refused with the known names.
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["train", "--data"])
+        .arg(&data)
+        .args(["--targets", "len", "--features-generators", "morgan_counts"])
+        .args(["--quiet", "--out"])
+        .arg(dir.path().join("x"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("known: rdkit_2d"));
+    // Screening computes the descriptors too.
+    let hits = dir.path().join("hits.csv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args([
+            "screen",
+            "--library",
+            "fixtures/approved_drugs.csv",
+            "--quiet",
+        ])
+        .arg("--model")
+        .arg(&out)
+        .arg("--out")
+        .arg(&hits)
+        .assert()
+        .success();
+    let rows = std::fs::read_to_string(&hits).unwrap();
+    assert_eq!(rows.lines().count(), 62);
+    assert!(
+        rows.lines().skip(1).all(|l| l.ends_with(',')),
+        "no row failed"
+    );
 }

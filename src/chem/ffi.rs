@@ -57,6 +57,8 @@ pub mod bridge {
             n_bits: u32,
             use_chirality: bool,
         ) -> Result<Vec<u32>>;
+        fn rdkit_descriptor_names() -> Vec<String>;
+        fn rdkit_descriptors(mol: &SharedPtr<ROMol>) -> Result<Vec<f64>>;
     }
 }
 

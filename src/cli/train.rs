@@ -6,6 +6,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::MoleculeTable;
+use crate::model::descriptors::DescriptorFeatures;
 use crate::model::{Aggregation, ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob, run_train};
 use crate::train::metrics::{SplitMetrics, TaskType};
@@ -82,6 +83,10 @@ pub struct TrainArgs {
     /// Hidden layers of the head.
     #[arg(long, default_value_t = 1)]
     pub ffn_layers: usize,
+    /// Molecule-level features appended to the embedding: `rdkit_2d` (RDKit's 2D descriptors,
+    /// standardized on the training set), as chemprop's `--features-generators`.
+    #[arg(long, value_delimiter = ',')]
+    pub features_generators: Vec<String>,
     /// Stop after this many epochs without validation improvement.
     #[arg(long)]
     pub patience: Option<usize>,
@@ -130,6 +135,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     model.aggregation = args.aggregation;
     model.ffn_hidden = args.ffn_hidden;
     model.ffn_layers = args.ffn_layers;
+    model.descriptors = match args.features_generators.as_slice() {
+        [] => None,
+        [one] => Some(DescriptorFeatures::by_name(one).map_err(anyhow::Error::msg)?),
+        _ => anyhow::bail!("one features generator at a time (known: rdkit_2d)"),
+    };
     let job = TrainJob {
         model,
         task_type: args.task,

@@ -25,16 +25,19 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{ModelConfig, TaskType};
+use super::descriptors::DescriptorFeatures;
 use super::net::PropertyNet;
 use crate::chem::FeatureLayout;
 use crate::chem::featurize::chemprop_v2_layout;
 
 /// The 8 bytes every model file starts with.
 pub const MAGIC: &[u8; 8] = b"MOLTXMDL";
-/// The format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. Version 2 added the optional `model.descriptors`
+/// header field (molecule-level descriptor features and their scaling); version 1 files are
+/// version 2 files without it.
+pub const FORMAT_VERSION: u32 = 2;
 /// Format versions this build reads.
-pub const READABLE_VERSIONS: &[u32] = &[1];
+pub const READABLE_VERSIONS: &[u32] = &[1, 2];
 
 /// Per-task standardization of regression targets: `y = ŷ·sd + mean`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,6 +282,22 @@ impl Checkpoint {
                     header.tasks.len()
                 ),
             });
+        }
+        if let Some(features) = &header.model.descriptors {
+            let ours = DescriptorFeatures::by_name(&features.generator)
+                .map_err(|reason| CheckpointError::BadHeader { path: p(), reason })?;
+            let d = features.len();
+            if ours.names != features.names || features.mean.len() != d || features.sd.len() != d {
+                return Err(CheckpointError::BadHeader {
+                    path: p(),
+                    reason: format!(
+                        "the model reads {d} {} descriptors that this RDKit build does not \
+                         compute the same way ({} here)",
+                        features.generator,
+                        ours.len()
+                    ),
+                });
+            }
         }
         let weights_err = |reason: String| CheckpointError::Weights { path: p(), reason };
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::descriptors::DescriptorFeatures;
+
 /// Which network maps molecules to predictions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -49,6 +51,9 @@ pub struct ModelConfig {
     pub morgan_bits: u32,
     /// Number of outputs.
     pub n_tasks: usize,
+    /// Molecule-level descriptors appended to the embedding before the head (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptors: Option<DescriptorFeatures>,
 }
 
 impl ModelConfig {
@@ -66,6 +71,7 @@ impl ModelConfig {
             morgan_radius: 2,
             morgan_bits: 2048,
             n_tasks,
+            descriptors: None,
         }
     }
 
@@ -75,6 +81,11 @@ impl ModelConfig {
             ModelKind::Dmpnn => self.hidden,
             ModelKind::FfnMorgan => self.morgan_bits as usize,
         }
+    }
+
+    /// Number of descriptor features appended to the embedding.
+    pub fn descriptor_dim(&self) -> usize {
+        self.descriptors.as_ref().map_or(0, DescriptorFeatures::len)
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod bundled;
 pub mod checkpoint;
 pub mod config;
+pub mod descriptors;
 pub mod dmpnn;
 pub mod ffn;
 pub mod init;
@@ -14,5 +15,6 @@ pub mod predict;
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
 pub use config::{Aggregation, ModelConfig, ModelKind};
 pub use net::{
-    BatchTensors, MoleculeInput, PropertyNet, featurize, featurize_all, featurize_molecule,
+    BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors, featurize,
+    featurize_all, featurize_molecule, raw_descriptors,
 };

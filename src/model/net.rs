@@ -15,13 +15,32 @@ use crate::chem::{ChemError, Fingerprint, MolGraph, Molecule};
 use crate::data::GraphBatch;
 use crate::kernel::{GraphIndex, KernelError};
 
-/// What a model reads for one molecule.
+/// The structural part of a model's input.
 #[derive(Debug, Clone)]
-pub enum MoleculeInput {
+pub enum StructureInput {
     /// The molecular graph (D-MPNN).
     Graph(MolGraph),
     /// A Morgan fingerprint (ffn-morgan).
     Morgan(Fingerprint),
+}
+
+/// What a model reads for one molecule.
+#[derive(Debug, Clone)]
+pub struct MoleculeInput {
+    /// Graph or fingerprint.
+    pub structure: StructureInput,
+    /// Raw molecule-level descriptors (empty unless the model uses them).
+    pub descriptors: Vec<f32>,
+}
+
+impl MoleculeInput {
+    /// A graph input without descriptors.
+    pub fn graph(graph: MolGraph) -> Self {
+        MoleculeInput {
+            structure: StructureInput::Graph(graph),
+            descriptors: Vec::new(),
+        }
+    }
 }
 
 /// Builds the input of one molecule for a model of this configuration.
@@ -34,12 +53,29 @@ pub fn featurize_molecule(
     config: &ModelConfig,
     mol: &Molecule,
 ) -> Result<MoleculeInput, ChemError> {
-    match config.kind {
-        ModelKind::Dmpnn => Ok(MoleculeInput::Graph(MolGraph::from_molecule(mol)?)),
-        ModelKind::FfnMorgan => Ok(MoleculeInput::Morgan(
+    let structure = match config.kind {
+        ModelKind::Dmpnn => StructureInput::Graph(MolGraph::from_molecule(mol)?),
+        ModelKind::FfnMorgan => StructureInput::Morgan(
             mol.morgan_fingerprint(config.morgan_radius, config.morgan_bits)?,
-        )),
-    }
+        ),
+    };
+    let descriptors = match &config.descriptors {
+        Some(_) => raw_descriptors(mol)?,
+        None => Vec::new(),
+    };
+    Ok(MoleculeInput {
+        structure,
+        descriptors,
+    })
+}
+
+/// RDKit 2D descriptors as f32 (the raw values [`DescriptorFeatures`] standardizes).
+pub fn raw_descriptors(mol: &Molecule) -> Result<Vec<f32>, ChemError> {
+    Ok(mol
+        .rdkit_descriptors()?
+        .into_iter()
+        .map(|v| v as f32)
+        .collect())
 }
 
 /// Featurizes many SMILES in parallel (one result per input, in order).
@@ -50,13 +86,22 @@ pub fn featurize_all(
     smiles.par_iter().map(|s| featurize(config, s)).collect()
 }
 
-/// A batch of inputs as tensors.
+/// The structural part of a batch as tensors.
 #[derive(Debug, Clone)]
-pub enum BatchTensors {
+pub enum StructureTensors {
     /// Graphs for the D-MPNN.
     Graph(Box<GraphTensors>),
     /// `M × bits` dense fingerprints.
     Dense(Box<Tensor<2>>),
+}
+
+/// A batch of inputs as tensors.
+#[derive(Debug, Clone)]
+pub struct BatchTensors {
+    /// Graphs or fingerprints.
+    pub structure: StructureTensors,
+    /// `M × n_descriptors` standardized descriptors, when the model uses them.
+    pub descriptors: Option<Tensor<2>>,
 }
 
 impl BatchTensors {
@@ -69,13 +114,13 @@ impl BatchTensors {
         config: &ModelConfig,
         device: &Device,
     ) -> Result<Self, KernelError> {
-        match config.kind {
+        let structure = match config.kind {
             ModelKind::Dmpnn => {
                 let graphs: Vec<&MolGraph> = inputs
                     .iter()
-                    .map(|i| match i {
-                        MoleculeInput::Graph(g) => g,
-                        MoleculeInput::Morgan(_) => panic!("fingerprint fed to a D-MPNN"),
+                    .map(|i| match &i.structure {
+                        StructureInput::Graph(g) => g,
+                        StructureInput::Morgan(_) => panic!("fingerprint fed to a D-MPNN"),
                     })
                     .collect();
                 let batch = GraphBatch::from_graphs(&graphs);
@@ -85,31 +130,55 @@ impl BatchTensors {
                     Tensor::from_data(TensorData::new(batch.atom_features, [n, ATOM_DIM]), device);
                 let bonds =
                     Tensor::from_data(TensorData::new(batch.edge_features, [e, BOND_DIM]), device);
-                Ok(BatchTensors::Graph(Box::new(GraphTensors {
+                StructureTensors::Graph(Box::new(GraphTensors {
                     index,
                     atoms,
                     bonds,
-                })))
+                }))
             }
             ModelKind::FfnMorgan => {
                 let bits = config.morgan_bits as usize;
                 let mut dense = vec![0.0f32; inputs.len() * bits];
                 for (row, input) in dense.chunks_exact_mut(bits).zip(inputs) {
-                    match input {
-                        MoleculeInput::Morgan(fp) => fp.write_dense(row),
-                        MoleculeInput::Graph(_) => panic!("graph fed to a fingerprint model"),
+                    match &input.structure {
+                        StructureInput::Morgan(fp) => fp.write_dense(row),
+                        StructureInput::Graph(_) => panic!("graph fed to a fingerprint model"),
                     }
                 }
-                Ok(BatchTensors::Dense(Box::new(Tensor::from_data(
+                StructureTensors::Dense(Box::new(Tensor::from_data(
                     TensorData::new(dense, [inputs.len(), bits]),
                     device,
-                ))))
+                )))
             }
-        }
+        };
+        let descriptors = match &config.descriptors {
+            Some(features) if !features.is_empty() => {
+                let d = features.len();
+                let mut values = vec![0.0f32; inputs.len() * d];
+                for (row, input) in values.chunks_exact_mut(d).zip(inputs) {
+                    if input.descriptors.len() != d {
+                        return Err(KernelError::InvalidBatch(format!(
+                            "a molecule has {} descriptors, the model reads {d}",
+                            input.descriptors.len()
+                        )));
+                    }
+                    features.normalize(&input.descriptors, row);
+                }
+                Some(Tensor::from_data(
+                    TensorData::new(values, [inputs.len(), d]),
+                    device,
+                ))
+            }
+            _ => None,
+        };
+        Ok(BatchTensors {
+            structure,
+            descriptors,
+        })
     }
 }
 
-/// Encoder plus head.
+/// Encoder plus head: `head([dropout(embed(x)) ‖ descriptors])`.
 #[derive(Module, Debug)]
 pub struct PropertyNet {
     /// The D-MPNN encoder (absent for fingerprint models).
@@ -124,7 +193,7 @@ impl PropertyNet {
         let encoder = (config.kind == ModelKind::Dmpnn)
             .then(|| DmpnnEncoder::new(config, ATOM_DIM, BOND_DIM, rng, device));
         let head = Ffn::new(
-            config.embedding_dim(),
+            config.embedding_dim() + config.descriptor_dim(),
             config.ffn_hidden,
             config.ffn_layers,
             config.n_tasks,
@@ -140,9 +209,9 @@ impl PropertyNet {
         config: &ModelConfig,
         input: &BatchTensors,
     ) -> Result<Tensor<2>, KernelError> {
-        match (input, &self.encoder) {
-            (BatchTensors::Graph(g), Some(encoder)) => encoder.forward(config, g),
-            (BatchTensors::Dense(x), None) => Ok(x.as_ref().clone()),
+        match (&input.structure, &self.encoder) {
+            (StructureTensors::Graph(g), Some(encoder)) => encoder.forward(config, g),
+            (StructureTensors::Dense(x), None) => Ok(x.as_ref().clone()),
             _ => Err(KernelError::InvalidBatch(
                 "input kind does not match the model kind".into(),
             )),
@@ -157,7 +226,10 @@ impl PropertyNet {
         training: bool,
         rng: &mut ChaCha8Rng,
     ) -> Result<Tensor<2>, KernelError> {
-        let embedding = dropout(self.embed(config, input)?, config.dropout, training, rng);
+        let mut embedding = dropout(self.embed(config, input)?, config.dropout, training, rng);
+        if let Some(descriptors) = &input.descriptors {
+            embedding = Tensor::cat(vec![embedding, descriptors.clone()], 1);
+        }
         Ok(self.head.forward(embedding, config.dropout, training, rng))
     }
 }

@@ -14,7 +14,12 @@ use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
 use crate::data::split::{kfold_split, random_split, scaffold_split, split_from_file};
 use crate::data::summary::scaffolds_of;
 use crate::data::{MoleculeTable, Split};
-use crate::model::{Checkpoint, ModelConfig, ModelKind, MoleculeInput, featurize_all};
+use rayon::prelude::*;
+
+use crate::chem::Molecule;
+use crate::model::{
+    Checkpoint, ModelConfig, ModelKind, MoleculeInput, featurize_all, raw_descriptors,
+};
 
 /// How to split the table.
 #[derive(Debug, Clone)]
@@ -158,19 +163,41 @@ pub fn table_inputs(
     table: &MoleculeTable,
     model: &ModelConfig,
 ) -> anyhow::Result<Vec<MoleculeInput>> {
-    match model.kind {
-        ModelKind::Dmpnn => Ok(table
+    let mut inputs: Vec<MoleculeInput> = match model.kind {
+        ModelKind::Dmpnn => table
             .graphs
             .iter()
             .cloned()
-            .map(MoleculeInput::Graph)
-            .collect()),
-        ModelKind::FfnMorgan => featurize_all(model, &table.smiles)
-            .into_iter()
-            .zip(&table.rows)
-            .map(|(r, row)| r.map_err(|e| anyhow::anyhow!("row {row}: {e}")))
+            .map(MoleculeInput::graph)
             .collect(),
+        ModelKind::FfnMorgan => {
+            let plain = ModelConfig {
+                descriptors: None,
+                ..model.clone()
+            };
+            featurize_all(&plain, &table.smiles)
+                .into_iter()
+                .zip(&table.rows)
+                .map(|(r, row)| r.map_err(|e| anyhow::anyhow!("row {row}: {e}")))
+                .collect::<anyhow::Result<_>>()?
+        }
+    };
+    if model.descriptors.is_some() {
+        let raw: Vec<Vec<f32>> = table
+            .smiles
+            .par_iter()
+            .zip(&table.rows)
+            .map(|(s, row)| {
+                Molecule::from_smiles(s)
+                    .and_then(|m| raw_descriptors(&m))
+                    .map_err(|e| anyhow::anyhow!("row {row}: descriptors: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        for (input, d) in inputs.iter_mut().zip(raw) {
+            input.descriptors = d;
+        }
     }
+    Ok(inputs)
 }
 
 struct Part {
@@ -332,6 +359,14 @@ pub fn run_train(
     write_split_csv(&job.out.join("split.csv"), table, &split)?;
 
     let inputs = table_inputs(table, &model)?;
+    if let Some(features) = &mut model.descriptors {
+        features.fit(
+            split
+                .train
+                .iter()
+                .map(|&i| inputs[i].descriptors.as_slice()),
+        );
+    }
     let (train, val, test) = (
         part(table, &split.train),
         part(table, &split.val),
