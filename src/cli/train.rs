@@ -75,7 +75,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f64,
     /// Atom-to-molecule aggregation.
-    #[arg(long, value_enum, default_value = "mean")]
+    #[arg(long, value_enum, default_value = "norm")]
     pub aggregation: Aggregation,
     /// Hidden width of the head.
     #[arg(long, default_value_t = 300)]

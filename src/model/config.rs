@@ -18,11 +18,11 @@ pub enum ModelKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Aggregation {
-    /// Mean over atoms (chemprop's default).
+    /// Mean over atoms.
     Mean,
     /// Sum over atoms.
     Sum,
-    /// Sum over atoms divided by [`ModelConfig::norm`].
+    /// Sum over atoms divided by [`ModelConfig::norm`] (chemprop 2.x default, norm 100).
     Norm,
 }
 
@@ -64,7 +64,7 @@ impl ModelConfig {
             hidden: 300,
             depth: 3,
             dropout: 0.0,
-            aggregation: Aggregation::Mean,
+            aggregation: Aggregation::Norm,
             norm: 100.0,
             ffn_hidden: 300,
             ffn_layers: 1,
