@@ -9,5 +9,6 @@ pub mod expr;
 pub mod kernel;
 pub mod metrics;
 pub mod model;
+pub mod repurpose;
 pub mod screen;
 pub mod train;

@@ -7,8 +7,10 @@ pub mod connect_eval;
 pub mod evaluate;
 pub mod inspect;
 pub mod predict;
+pub mod repurpose;
 pub mod screen;
 pub mod train;
+pub mod train_signatures;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +30,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Train a property or toxicity model (D-MPNN or fingerprint baseline), or an ensemble.
     Train(train::TrainArgs),
+    /// Train the structure → signature model (D-MPNN, one output per gene) and compare it with
+    /// drug-free baselines.
+    TrainSignatures(train_signatures::TrainSignaturesArgs),
     /// Predict with a trained model: one output row per input row, failures in `error`.
     Predict(predict::PredictArgs),
     /// Metrics of a trained model on labelled data.
@@ -38,6 +43,9 @@ pub enum Command {
     Screen(screen::ScreenArgs),
     /// Rank reference signatures by connectivity to a query signature or up/down gene sets.
     Connect(connect::ConnectArgs),
+    /// Rank profiled compounds (measured signatures) and library compounds (predicted
+    /// signatures) by reversal of a disease signature.
+    Repurpose(repurpose::RepurposeArgs),
     /// Evaluate connectivity scores for repurposing on the shared real data.
     ConnectEval(connect_eval::ConnectEvalArgs),
 }
@@ -47,11 +55,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::TrainSignatures(args) => train_signatures::run(&args),
         Command::Predict(args) => predict::run_predict(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Fingerprint(args) => predict::run_fingerprint(&args),
         Command::Screen(args) => screen::run(&args),
         Command::Connect(args) => connect::run(&args),
+        Command::Repurpose(args) => repurpose::run(&args),
         Command::ConnectEval(args) => connect_eval::run(&args),
     }
 }

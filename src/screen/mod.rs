@@ -471,8 +471,9 @@ fn compute_chunks(
     }
 }
 
-/// Parses a row's molecule and builds the model input; the SMILES to report beside it.
-fn featurize_row(
+/// Parses a row's molecule and builds the model input; the SMILES to report beside it. A row
+/// that fails gives `(reason category, message)`.
+pub fn featurize_row(
     members: &[Checkpoint],
     row: &LibraryRow,
 ) -> Result<(MoleculeInput, String), (String, String)> {

@@ -7,4 +7,5 @@ pub mod loss;
 pub mod metrics;
 pub mod plots;
 pub mod schedule;
+pub mod signature_job;
 pub mod trainer;

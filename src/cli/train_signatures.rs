@@ -1,0 +1,186 @@
+//! `moltx train-signatures`: train the structure → signature model on compounds with both a
+//! structure and a measured signature, and compare it with the drug-free baselines.
+
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::train::SplitKind;
+use crate::model::{ModelConfig, ModelKind};
+use crate::train::job::{SplitPlan, TrainJob};
+use crate::train::metrics::TaskType;
+use crate::train::signature_job::{
+    SignatureJob, SignatureMetrics, read_profiled, run_signature_job,
+};
+use crate::train::trainer::TrainOptions;
+
+/// Flags of `moltx train-signatures`.
+#[derive(Debug, clap::Args)]
+pub struct TrainSignaturesArgs {
+    /// Signatures, one per row, genes as columns (e.g. consensi-drugbank.tsv.gz).
+    #[arg(long)]
+    pub signatures: PathBuf,
+    /// Structures: an id column and a SMILES column (e.g. l1000_drugs.tsv).
+    #[arg(long)]
+    pub structures: PathBuf,
+    /// Id column of the structures file (default: its first column).
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Split kind (random or scaffold).
+    #[arg(long, value_enum, default_value = "scaffold")]
+    pub split: SplitKind,
+    /// Train/validation/test fractions.
+    #[arg(long, value_delimiter = ',', default_value = "0.8,0.1,0.1")]
+    pub split_sizes: Vec<f64>,
+    /// First seed (of split and initialization).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Number of seeds (seed, seed+1, ...), for the seed-to-seed spread.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    /// Epochs.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Molecules per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Hidden width of message passing.
+    #[arg(long, default_value_t = 300)]
+    pub hidden: usize,
+    /// Message-passing depth.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+    /// Dropout probability.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Hidden width of the head.
+    #[arg(long, default_value_t = 300)]
+    pub ffn_hidden: usize,
+    /// k of the top-k up/down gene precision.
+    #[arg(long, default_value_t = 100)]
+    pub top_k: usize,
+    /// Skip the shuffled-structure baseline (halves the time).
+    #[arg(long)]
+    pub no_shuffled_baseline: bool,
+    /// Output folder (`seed_<s>/` with model files per seed, `signature_metrics.json`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `moltx train-signatures`.
+pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
+    let data = read_profiled(
+        &args.signatures,
+        &args.structures,
+        args.id_column.as_deref(),
+    )?;
+    eprintln!(
+        "{} compounds with a structure and a signature ({} genes); {} signatures without a \
+         structure; {} structures RDKit rejected",
+        data.table.len(),
+        data.table.n_tasks(),
+        data.without_structure.len(),
+        data.table.failures.len()
+    );
+    let sizes: [f64; 3] = args
+        .split_sizes
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("--split-sizes needs three fractions"))?;
+    let split = match args.split {
+        SplitKind::Scaffold => SplitPlan::Scaffold(sizes),
+        SplitKind::Random => SplitPlan::Random(sizes),
+        SplitKind::Kfold => anyhow::bail!("use --split random or scaffold"),
+    };
+    let mut model = ModelConfig::defaults(ModelKind::Dmpnn, data.table.n_tasks());
+    model.hidden = args.hidden;
+    model.depth = args.depth;
+    model.dropout = args.dropout;
+    model.ffn_hidden = args.ffn_hidden;
+    let job = SignatureJob {
+        train: TrainJob {
+            model,
+            task_type: Some(TaskType::Regression),
+            split,
+            seed: args.seed,
+            ensemble: 1,
+            options: TrainOptions {
+                epochs: args.epochs,
+                batch_size: args.batch_size,
+                ..TrainOptions::default()
+            },
+            out: args.out.clone(),
+        },
+        n_seeds: args.seeds,
+        shuffled_baseline: !args.no_shuffled_baseline,
+        top_k: args.top_k,
+    };
+    std::fs::create_dir_all(&args.out)?;
+    let runs = args.seeds.max(1) * if args.no_shuffled_baseline { 1 } else { 2 };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((runs * args.epochs) as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = run_signature_job(&data, &job, &mut |what, r| {
+        bar.set_message(format!("{what} epoch {} loss {:.4}", r.epoch, r.train_loss));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    let k = report.top_k;
+    println!(
+        "test compounds per seed: {}",
+        report.seeds.first().map_or(0, |s| s.model.n)
+    );
+    println!(
+        "{:<24} {:>9} {:>12} {:>14}",
+        "",
+        "Pearson",
+        format!("up@{k}"),
+        format!("down@{k}")
+    );
+    let line = |name: &str, m: &[SignatureMetrics]| {
+        let stat = |f: &dyn Fn(&SignatureMetrics) -> f64| {
+            let v: Vec<f64> = m.iter().map(f).collect();
+            let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let sd =
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt();
+            if v.len() > 1 {
+                format!("{mean:.3}±{sd:.3}")
+            } else {
+                format!("{mean:.3}")
+            }
+        };
+        println!(
+            "{name:<24} {:>9} {:>12} {:>14}",
+            stat(&|m| m.pearson),
+            stat(&|m| m.precision_up),
+            stat(&|m| m.precision_down)
+        );
+    };
+    let pick =
+        |f: &dyn Fn(&crate::train::signature_job::SeedComparison) -> Option<SignatureMetrics>| {
+            report.seeds.iter().filter_map(f).collect::<Vec<_>>()
+        };
+    line("structure → signature", &pick(&|s| Some(s.model)));
+    line(
+        "mean training signature",
+        &pick(&|s| Some(s.mean_signature)),
+    );
+    let shuffled = pick(&|s| s.shuffled_structures);
+    if !shuffled.is_empty() {
+        line("shuffled structures", &shuffled);
+    }
+    println!(
+        "wrote {} (seed_<s>/model_0.moltx per seed, signature_metrics.json)",
+        args.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Repurposing: rank compounds by how strongly their signature reverses a disease signature.
+//! Profiled compounds are scored on their measured signatures; library compounds (never
+//! profiled) on signatures predicted from their structure by a structure → signature model,
+//! streamed chunk by chunk. Every compound gets one row saying which evidence it rests on.
+//!
+//! The connectivity score (WTCS by default) of a reversing compound is negative, so candidates
+//! are ranked from the most negative score up.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use rayon::prelude::*;
+
+use crate::data::{LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
+use crate::expr::query::{QueryInput, align_query};
+use crate::expr::{
+    AlignedQuery, GeneSpace, GeneTable, RankedReferences, Score, ScoreParams, SignatureMatrix,
+    score_references,
+};
+use crate::model::{Checkpoint, MoleculeInput};
+use crate::screen::featurize_row;
+use crate::train::ensemble::ensemble_predict;
+
+/// Which signature a candidate's score rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// A measured signature.
+    Measured,
+    /// A signature predicted from the structure.
+    Predicted,
+}
+
+impl Evidence {
+    /// `measured` or `predicted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Evidence::Measured => "measured",
+            Evidence::Predicted => "predicted",
+        }
+    }
+}
+
+/// One ranked compound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Compound id.
+    pub id: String,
+    /// SMILES (library compounds; empty for profiled ones).
+    pub smiles: String,
+    /// Evidence kind.
+    pub evidence: Evidence,
+    /// Connectivity score (NaN when the compound could not be scored).
+    pub score: f64,
+    /// Why the compound could not be scored, if it could not.
+    pub error: Option<String>,
+}
+
+/// How to rank.
+#[derive(Debug, Clone)]
+pub struct RepurposeOptions {
+    /// Connectivity score.
+    pub score: Score,
+    /// Up and down genes taken from the disease signature.
+    pub n_genes: usize,
+    /// Score parameters.
+    pub params: ScoreParams,
+    /// Library columns.
+    pub library: LibraryOptions,
+    /// Library rows per chunk.
+    pub chunk_size: usize,
+}
+
+impl Default for RepurposeOptions {
+    fn default() -> Self {
+        RepurposeOptions {
+            score: Score::Wtcs,
+            n_genes: 150,
+            params: ScoreParams::default(),
+            library: LibraryOptions::default(),
+            chunk_size: 4096,
+        }
+    }
+}
+
+/// Aligns the disease to a gene space.
+fn aligned(
+    disease: &QueryInput,
+    genes: &GeneSpace,
+    table: Option<&GeneTable>,
+    n_genes: usize,
+) -> anyhow::Result<AlignedQuery> {
+    Ok(align_query(disease, genes, table, n_genes)?)
+}
+
+/// Scores every measured signature against the disease.
+pub fn rank_measured(
+    disease: &QueryInput,
+    measured: &SignatureMatrix,
+    table: Option<&GeneTable>,
+    options: &RepurposeOptions,
+) -> anyhow::Result<Vec<Candidate>> {
+    let query = aligned(disease, &measured.genes, table, options.n_genes)?;
+    let refs = RankedReferences::from_matrix(measured)?;
+    let scores = score_references(&query, &refs, options.score, &options.params)?;
+    Ok(measured
+        .ids
+        .iter()
+        .zip(scores)
+        .map(|(id, score)| Candidate {
+            id: id.clone(),
+            smiles: String::new(),
+            evidence: Evidence::Measured,
+            score,
+            error: None,
+        })
+        .collect())
+}
+
+/// Streams a library through a structure → signature model and scores each predicted
+/// signature against the disease; `each` receives every chunk's candidates in input order.
+pub fn rank_library(
+    disease: &QueryInput,
+    library: &Path,
+    model: &[Checkpoint],
+    table: Option<&GeneTable>,
+    options: &RepurposeOptions,
+    each: &mut dyn FnMut(Vec<Candidate>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let first = model
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no structure → signature model"))?;
+    let genes = GeneSpace::new(first.header.tasks.clone())?;
+    let query = aligned(disease, &genes, table, options.n_genes)?;
+    let device = Device::flex();
+    let mut reader = LibraryReader::open(library, &options.library)?;
+    loop {
+        let chunk: Vec<LibraryRow> = reader
+            .by_ref()
+            .take(options.chunk_size.max(1))
+            .collect::<Result<_, _>>()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let features: Vec<_> = chunk.par_iter().map(|r| featurize_row(model, r)).collect();
+        let ok: Vec<&MoleculeInput> = features
+            .iter()
+            .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
+            .collect();
+        let (mean, _) = ensemble_predict(model, &ok, 128, &device)?;
+        let values: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
+        let scores = if ok.is_empty() {
+            Vec::new()
+        } else {
+            let refs = RankedReferences::from_values(genes.len(), values)?;
+            score_references(&query, &refs, options.score, &options.params)?
+        };
+        let mut k = 0;
+        let candidates = chunk
+            .into_iter()
+            .zip(features)
+            .map(|(row, f)| {
+                let smiles_as_written = match &row.molecule {
+                    MoleculeText::Smiles(s) => s.clone(),
+                    MoleculeText::Molblock(_) => String::new(),
+                };
+                let id = if row.id.is_empty() {
+                    format!("row {}", row.row)
+                } else {
+                    row.id.clone()
+                };
+                match f {
+                    Ok((_, smiles)) => {
+                        k += 1;
+                        Candidate {
+                            id,
+                            smiles,
+                            evidence: Evidence::Predicted,
+                            score: scores[k - 1],
+                            error: None,
+                        }
+                    }
+                    Err((_, message)) => Candidate {
+                        id,
+                        smiles: smiles_as_written,
+                        evidence: Evidence::Predicted,
+                        score: f64::NAN,
+                        error: Some(message),
+                    },
+                }
+            })
+            .collect();
+        each(candidates)?;
+    }
+}
+
+/// Sorts candidates best (most reversing) first; unscored ones last, in input order.
+pub fn sort_candidates(candidates: &mut [Candidate]) {
+    candidates.sort_by(|a, b| match (a.score.is_nan(), b.score.is_nan()) {
+        (false, false) => a.score.total_cmp(&b.score),
+        (a_nan, b_nan) => a_nan.cmp(&b_nan),
+    });
+}
+
+/// Keeps the `n` best scored candidates (sorted) followed by every unscored one, which must
+/// still be reported.
+pub fn keep_best(candidates: &mut Vec<Candidate>, n: usize) {
+    sort_candidates(candidates);
+    let failures: Vec<Candidate> = candidates
+        .iter()
+        .filter(|c| c.error.is_some())
+        .cloned()
+        .collect();
+    candidates.retain(|c| c.error.is_none());
+    candidates.truncate(n);
+    candidates.extend(failures);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorting_puts_reversers_first_and_failures_last() {
+        let c = |id: &str, score: f64| Candidate {
+            id: id.into(),
+            smiles: String::new(),
+            evidence: Evidence::Measured,
+            score,
+            error: None,
+        };
+        let mut v = vec![c("a", 0.2), c("bad", f64::NAN), c("b", -0.9), c("c", 0.0)];
+        sort_candidates(&mut v);
+        let ids: Vec<&str> = v.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c", "a", "bad"]);
+    }
+}

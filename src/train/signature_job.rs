@@ -1,0 +1,366 @@
+//! Structure → signature: a D-MPNN with one regression output per landmark gene, trained on
+//! compounds that have both a structure and a measured consensus signature (LINCS L1000
+//! moderated z-scores), and judged against two drug-free baselines on the same split:
+//! the mean training signature, and the same model trained with structures shuffled among the
+//! training compounds (it learns the mean and nothing compound-specific).
+//!
+//! Metrics per test compound `c`, averaged over compounds:
+//! - Pearson `r(ŷ_c, y_c)` over genes;
+//! - top-k precision `|top_k(ŷ_c) ∩ top_k(y_c)| / k` for the k most up-regulated genes, and
+//!   the same for the k most down-regulated ones.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::ensemble::{ensemble_predict, load_ensemble};
+use super::job::{TrainJob, make_split, run_train, table_inputs};
+use super::trainer::EpochRecord;
+use crate::chem::MolGraph;
+use crate::data::reader::csv_reader;
+use crate::data::{MoleculeTable, RowFailure};
+use crate::expr::matrix::{Layout, read_signatures};
+use crate::expr::signature::pearson;
+use crate::model::MoleculeInput;
+
+/// Compounds with a structure and a measured signature, as a labelled table whose tasks are
+/// the genes.
+#[derive(Debug, Clone)]
+pub struct ProfiledCompounds {
+    /// SMILES and signatures (targets `len × n_genes`, no missing labels).
+    pub table: MoleculeTable,
+    /// Compound id of each table entry.
+    pub ids: Vec<String>,
+    /// Signatures whose compound has no usable structure (no SMILES, or not in the file).
+    pub without_structure: Vec<String>,
+}
+
+/// Joins a signature matrix (one signature per row, genes as columns) with a structure table
+/// (an id column and a SMILES column) on the compound id.
+pub fn read_profiled(
+    signatures: &Path,
+    structures: &Path,
+    id_column: Option<&str>,
+) -> anyhow::Result<ProfiledCompounds> {
+    let sigs = read_signatures(signatures, Layout::Rows)
+        .with_context(|| format!("reading {}", signatures.display()))?;
+    let mut reader = csv_reader(structures)?;
+    let header: Vec<String> = reader
+        .headers()?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let id_idx = match id_column {
+        Some(c) => header
+            .iter()
+            .position(|h| h == c)
+            .with_context(|| format!("{}: no column {c:?}", structures.display()))?,
+        None => 0,
+    };
+    let smiles_idx = header
+        .iter()
+        .position(|h| h.to_lowercase().contains("smiles"))
+        .with_context(|| format!("{}: no SMILES column", structures.display()))?;
+    let mut by_id = std::collections::HashMap::new();
+    for (row, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: row {row}", structures.display()))?;
+        let smiles = record.get(smiles_idx).unwrap_or("").trim().to_string();
+        let line = record.position().map_or(0, |p| p.line());
+        if let Some(id) = record.get(id_idx)
+            && !smiles.is_empty()
+        {
+            by_id.insert(id.trim().to_string(), (row, line, smiles));
+        }
+    }
+    let mut entries = Vec::new();
+    let mut without_structure = Vec::new();
+    for (s, id) in sigs.ids.iter().enumerate() {
+        match by_id.get(id) {
+            Some((row, line, smiles)) => entries.push((s, *row, *line, smiles.clone())),
+            None => without_structure.push(id.clone()),
+        }
+    }
+    let graphs: Vec<_> = entries
+        .par_iter()
+        .map(|(_, _, _, smiles)| MolGraph::from_smiles(smiles))
+        .collect();
+    let genes: Vec<String> = sigs.genes.ids().to_vec();
+    let g = genes.len();
+    let mut table = MoleculeTable {
+        path: signatures.to_path_buf(),
+        smiles_column: header[smiles_idx].clone(),
+        task_names: genes,
+        n_rows: sigs.n_signatures(),
+        ..MoleculeTable::default()
+    };
+    let mut ids = Vec::new();
+    for ((s, row, line, smiles), graph) in entries.into_iter().zip(graphs) {
+        match graph {
+            Ok(graph) => {
+                let values = sigs.column(s);
+                table.targets.extend(values.iter().map(|&v| v as f32));
+                table.mask.extend(values.iter().map(|v| v.is_finite()));
+                table.rows.push(s);
+                table.smiles.push(smiles);
+                table.graphs.push(graph);
+                ids.push(sigs.ids[s].clone());
+            }
+            Err(error) => table.failures.push(RowFailure {
+                row,
+                line,
+                smiles,
+                error,
+            }),
+        }
+    }
+    for (v, m) in table.targets.iter_mut().zip(&table.mask) {
+        if !m {
+            *v = 0.0;
+        }
+    }
+    debug_assert_eq!(table.targets.len(), table.len() * g);
+    Ok(ProfiledCompounds {
+        table,
+        ids,
+        without_structure,
+    })
+}
+
+/// How well predicted signatures match measured ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct SignatureMetrics {
+    /// Test compounds.
+    pub n: usize,
+    /// Mean per-compound Pearson correlation.
+    pub pearson: f64,
+    /// Mean top-k precision of the up-regulated genes.
+    pub precision_up: f64,
+    /// Mean top-k precision of the down-regulated genes.
+    pub precision_down: f64,
+}
+
+/// Indices of the `k` largest values (ties by index).
+fn top_indices(values: &[f64], k: usize, largest: bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..values.len()).collect();
+    idx.sort_by(|&a, &b| {
+        let o = values[a].total_cmp(&values[b]);
+        (if largest { o.reverse() } else { o }).then(a.cmp(&b))
+    });
+    idx.truncate(k);
+    idx.sort_unstable();
+    idx
+}
+
+fn overlap(a: &[usize], b: &[usize]) -> usize {
+    a.iter().filter(|x| b.binary_search(x).is_ok()).count()
+}
+
+/// Per-compound metrics of row-major `n × genes` predictions against measured signatures.
+pub fn signature_metrics(pred: &[f64], truth: &[f64], genes: usize, k: usize) -> SignatureMetrics {
+    let n = truth.len() / genes.max(1);
+    if n == 0 {
+        return SignatureMetrics::default();
+    }
+    let k = k.min(genes).max(1);
+    let (mut r, mut up, mut down) = (0.0, 0.0, 0.0);
+    for c in 0..n {
+        let (p, t) = (
+            &pred[c * genes..(c + 1) * genes],
+            &truth[c * genes..(c + 1) * genes],
+        );
+        let rc = pearson(p, t);
+        r += if rc.is_finite() { rc } else { 0.0 };
+        up += overlap(&top_indices(p, k, true), &top_indices(t, k, true)) as f64 / k as f64;
+        down += overlap(&top_indices(p, k, false), &top_indices(t, k, false)) as f64 / k as f64;
+    }
+    let n_f = n as f64;
+    SignatureMetrics {
+        n,
+        pearson: r / n_f,
+        precision_up: up / n_f,
+        precision_down: down / n_f,
+    }
+}
+
+/// One seed's comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedComparison {
+    /// Seed of the split and the models.
+    pub seed: u64,
+    /// The structure → signature model.
+    pub model: SignatureMetrics,
+    /// The mean training signature for every compound.
+    pub mean_signature: SignatureMetrics,
+    /// The model trained with structures shuffled among training compounds.
+    pub shuffled_structures: Option<SignatureMetrics>,
+    /// Directory of this seed's model files.
+    pub model_dir: String,
+}
+
+/// What `moltx train-signatures` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// Compounds used (structure and signature).
+    pub compounds: usize,
+    /// Signatures without a usable structure.
+    pub without_structure: usize,
+    /// Genes per signature.
+    pub genes: usize,
+    /// k of the top-k precision.
+    pub top_k: usize,
+    /// One entry per seed.
+    pub seeds: Vec<SeedComparison>,
+}
+
+/// Training options of the signature job.
+#[derive(Debug, Clone)]
+pub struct SignatureJob {
+    /// The underlying training job (its `out` is the parent folder; seed `s` writes
+    /// `out/seed_s`).
+    pub train: TrainJob,
+    /// Seeds `train.seed .. train.seed + n_seeds`.
+    pub n_seeds: usize,
+    /// Also train the shuffled-structure baseline.
+    pub shuffled_baseline: bool,
+    /// k of the top-k precision.
+    pub top_k: usize,
+}
+
+/// Trains and evaluates the structure → signature model (and baselines) for each seed.
+pub fn run_signature_job(
+    data: &ProfiledCompounds,
+    job: &SignatureJob,
+    progress: &mut dyn FnMut(&str, &EpochRecord),
+) -> anyhow::Result<SignatureReport> {
+    let table = &data.table;
+    let genes = table.n_tasks();
+    let mut seeds = Vec::new();
+    for s in 0..job.n_seeds.max(1) {
+        let seed = job.train.seed + s as u64;
+        let dir = job.train.out.join(format!("seed_{seed}"));
+        let mut train = job.train.clone();
+        train.seed = seed;
+        train.out = dir.clone();
+        run_train(table, &train, &mut |_, r| {
+            progress(&format!("seed {seed}"), r)
+        })?;
+        let split = make_split(table, &train.split, seed)?;
+        let inputs = table_inputs(table, &train.model)?;
+        let test_in: Vec<&MoleculeInput> = split.test.iter().map(|&i| &inputs[i]).collect();
+        let truth: Vec<f64> = split
+            .test
+            .iter()
+            .flat_map(|&i| {
+                table.targets[i * genes..(i + 1) * genes]
+                    .iter()
+                    .map(|&v| f64::from(v))
+            })
+            .collect();
+        let predict = |dir: &Path| -> anyhow::Result<Vec<f64>> {
+            let members = load_ensemble(dir, &Device::flex())?;
+            Ok(ensemble_predict(&members, &test_in, 64, &Device::flex())?.0)
+        };
+        let model = signature_metrics(&predict(&dir)?, &truth, genes, job.top_k);
+        let mut mean = vec![0.0f64; genes];
+        for &i in &split.train {
+            for (m, &v) in mean
+                .iter_mut()
+                .zip(&table.targets[i * genes..(i + 1) * genes])
+            {
+                *m += f64::from(v) / split.train.len() as f64;
+            }
+        }
+        let mean_pred: Vec<f64> = split
+            .test
+            .iter()
+            .flat_map(|_| mean.iter().copied())
+            .collect();
+        let mean_signature = signature_metrics(&mean_pred, &truth, genes, job.top_k);
+        let shuffled_structures = if job.shuffled_baseline {
+            let shuffled = shuffle_training_signatures(table, &split.train, seed);
+            let mut baseline = train.clone();
+            baseline.out = dir.join("shuffled");
+            run_train(&shuffled, &baseline, &mut |_, r| {
+                progress(&format!("seed {seed} shuffled"), r)
+            })?;
+            Some(signature_metrics(
+                &predict(&baseline.out)?,
+                &truth,
+                genes,
+                job.top_k,
+            ))
+        } else {
+            None
+        };
+        seeds.push(SeedComparison {
+            seed,
+            model,
+            mean_signature,
+            shuffled_structures,
+            model_dir: dir.display().to_string(),
+        });
+    }
+    let report = SignatureReport {
+        compounds: table.len(),
+        without_structure: data.without_structure.len(),
+        genes,
+        top_k: job.top_k,
+        seeds,
+    };
+    std::fs::write(
+        job.train.out.join("signature_metrics.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    Ok(report)
+}
+
+/// A copy of the table whose training entries have their signatures permuted among themselves
+/// (seeded): structures no longer carry information about their signature.
+fn shuffle_training_signatures(table: &MoleculeTable, train: &[usize], seed: u64) -> MoleculeTable {
+    let g = table.n_tasks();
+    let mut perm = train.to_vec();
+    perm.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_5eed));
+    let mut out = table.clone();
+    for (&dst, &src) in train.iter().zip(&perm) {
+        out.targets[dst * g..(dst + 1) * g].copy_from_slice(&table.targets[src * g..(src + 1) * g]);
+        out.mask[dst * g..(dst + 1) * g].copy_from_slice(&table.mask[src * g..(src + 1) * g]);
+    }
+    out
+}
+
+/// The model directory of the first seed (the one `repurpose` uses by default).
+pub fn first_model_dir(out: &Path, seed: u64) -> PathBuf {
+    out.join(format!("seed_{seed}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_of_perfect_opposite_and_partial_predictions() {
+        let truth = [3.0, 2.0, 1.0, -1.0, -2.0, -3.0];
+        let perfect = signature_metrics(&truth, &truth, 6, 2);
+        assert_eq!(
+            (
+                perfect.pearson,
+                perfect.precision_up,
+                perfect.precision_down
+            ),
+            (1.0, 1.0, 1.0)
+        );
+        let negated: Vec<f64> = truth.iter().map(|v| -v).collect();
+        let opposite = signature_metrics(&negated, &truth, 6, 2);
+        assert!((opposite.pearson + 1.0).abs() < 1e-12);
+        assert_eq!((opposite.precision_up, opposite.precision_down), (0.0, 0.0));
+        // Top 2 predicted up = genes {0, 2}; measured {0, 1}: precision 1/2.
+        let partial = [3.0, 0.0, 2.0, -1.0, -2.0, -3.0];
+        assert_eq!(signature_metrics(&partial, &truth, 6, 2).precision_up, 0.5);
+    }
+}

@@ -1,0 +1,198 @@
+//! Structure → signature training and `moltx repurpose` end to end, on signatures generated
+//! here for the bundled drugs over the 20 genes of `fixtures/expr/disease.tsv`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use burn::tensor::Device;
+use moltx::model::{Checkpoint, featurize};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const GENES: std::ops::Range<u32> = 1000..1020;
+
+/// (name, SMILES) of the bundled drugs.
+fn drugs() -> Vec<(String, String)> {
+    std::fs::read_to_string("fixtures/approved_drugs.csv")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (n, s) = l.split_once(',').unwrap();
+            (n.to_string(), s.to_string())
+        })
+        .collect()
+}
+
+/// The disease's z-score per gene id (from the STARGEO-style fixture).
+fn disease_z() -> HashMap<String, f64> {
+    std::fs::read_to_string("fixtures/expr/disease.tsv")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[1].to_string(), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+fn write_signatures(path: &Path, rows: &[(String, Vec<f64>)]) {
+    let mut text = String::from("perturbagen");
+    for g in GENES {
+        text.push_str(&format!("\t{g}"));
+    }
+    text.push('\n');
+    for (id, values) in rows {
+        text.push_str(id);
+        for v in values {
+            text.push_str(&format!("\t{v:.4}"));
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Signatures for the drugs (seeded noise plus a size effect) and their structure table.
+fn training_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let rows: Vec<(String, Vec<f64>)> = drugs()
+        .iter()
+        .enumerate()
+        .map(|(i, (_, smiles))| {
+            let size = smiles.len() as f64 / 30.0;
+            let values = GENES
+                .map(|g| size * if g % 2 == 0 { 1.0 } else { -1.0 } + rng.random_range(-0.5..0.5))
+                .collect();
+            (format!("D{i:03}"), values)
+        })
+        .collect();
+    let sigs = dir.join("signatures.tsv");
+    write_signatures(&sigs, &rows);
+    let mut structures = String::from("drugbank_id\tname\tsmiles\n");
+    for (i, (name, smiles)) in drugs().iter().enumerate() {
+        structures.push_str(&format!("D{i:03}\t{name}\t{smiles}\n"));
+    }
+    structures.push_str("D999\tno structure\t\n");
+    let table = dir.join("drugs.tsv");
+    std::fs::write(&table, structures).unwrap();
+    (sigs, table)
+}
+
+fn train_model(dir: &Path) -> PathBuf {
+    let (sigs, table) = training_files(dir);
+    let out = dir.join("s2s");
+    let assert = Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["train-signatures", "--signatures"])
+        .arg(&sigs)
+        .arg("--structures")
+        .arg(&table)
+        .args(["--split", "random", "--epochs", "3", "--hidden", "16"])
+        .args(["--ffn-hidden", "16", "--top-k", "5", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("mean training signature"), "{stdout}");
+    assert!(stdout.contains("shuffled structures"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("61 compounds with a structure"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("signature_metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["genes"], 20);
+    assert!(
+        report["seeds"][0]["model"]["pearson"]
+            .as_f64()
+            .unwrap()
+            .is_finite()
+    );
+    out.join("seed_0")
+}
+
+#[test]
+fn structure_to_signature_model_round_trips_and_repurpose_ranks_every_compound_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = train_model(dir.path());
+
+    // The model file: one output per gene, named by gene id; identical predictions on reload.
+    let device = Device::flex();
+    let model = Checkpoint::load(&model_dir.join("model_0.moltx"), &device).unwrap();
+    let genes: Vec<String> = GENES.map(|g| g.to_string()).collect();
+    assert_eq!(model.header.tasks, genes);
+    let input = featurize(&model.header.model, "CC(=O)Oc1ccccc1C(=O)O").unwrap();
+    let again =
+        Checkpoint::from_bytes(&model.to_bytes().unwrap(), Path::new("m"), &device).unwrap();
+    assert_eq!(
+        model.predict(&[&input], 1, &device).unwrap(),
+        again.predict(&[&input], 1, &device).unwrap()
+    );
+
+    // Profiled compounds: one exactly reverses the disease, the others are noise.
+    let z = disease_z();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut measured = vec![(
+        "REVERSER".to_string(),
+        GENES.map(|g| -z[&g.to_string()]).collect::<Vec<f64>>(),
+    )];
+    for i in 0..5 {
+        let noise = GENES.map(|_| rng.random_range(-2.0..2.0)).collect();
+        measured.push((format!("P{i}"), noise));
+    }
+    let measured_path = dir.path().join("measured.tsv");
+    write_signatures(&measured_path, &measured);
+    let library = dir.path().join("library.csv");
+    let mut text = std::fs::read_to_string("fixtures/approved_drugs.csv").unwrap();
+    text.push_str("broken,C1CC(\n");
+    std::fs::write(&library, text).unwrap();
+
+    let out = dir.path().join("candidates.tsv");
+    let assert = Command::cargo_bin("moltx")
+        .unwrap()
+        .args([
+            "repurpose",
+            "--disease",
+            "fixtures/expr/disease.tsv",
+            "--signatures",
+        ])
+        .arg(&measured_path)
+        .arg("--model")
+        .arg(&model_dir)
+        .arg("--library")
+        .arg(&library)
+        .args(["--n-genes", "5", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("6 profiled compounds"), "{stdout}");
+    let rows: Vec<Vec<String>> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["rank", "id", "smiles", "evidence", "wtcs", "error"]
+    );
+    let body = &rows[1..];
+    assert_eq!(body.len(), 6 + 61 + 1, "every compound exactly once");
+    let mut ids: Vec<&str> = body.iter().map(|r| r[1].as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), body.len());
+    assert_eq!(body[0][1], "REVERSER");
+    assert_eq!(body[0][3], "measured");
+    assert!(body[0][4].parse::<f64>().unwrap() < -0.9);
+    let evidence = |id: &str| body.iter().find(|r| r[1] == id).unwrap()[3].clone();
+    assert_eq!(evidence("P3"), "measured");
+    assert_eq!(evidence("aspirin"), "predicted");
+    let broken = body.last().unwrap();
+    assert_eq!(
+        (broken[1].as_str(), broken[3].as_str()),
+        ("broken", "predicted")
+    );
+    assert!(broken[0].is_empty() && !broken[5].is_empty(), "{broken:?}");
+}
