@@ -24,6 +24,9 @@ demo: build
 	./target/release/moltx connect --query fixtures/expr/disease.tsv --reference fixtures/expr/refs.tsv \
 	  --score wtcs --top 5 --out target/demo_reversal.tsv
 	cat target/demo_reversal.tsv
+	./target/release/moltx repurpose --disease fixtures/repurpose/disease.tsv \
+	  --signatures fixtures/repurpose/profiled.tsv --model fixtures/models/struct2sig \
+	  --library fixtures/approved_drugs.csv --score cosine --out target/demo_candidates.tsv
 
 test: deps
 	$(CARGO) fmt --all -- --check

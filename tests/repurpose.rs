@@ -196,3 +196,37 @@ fn structure_to_signature_model_round_trips_and_repurpose_ranks_every_compound_o
     );
     assert!(broken[0].is_empty() && !broken[5].is_empty(), "{broken:?}");
 }
+
+#[test]
+fn bundled_demo_ranks_the_generated_reverser_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("candidates.tsv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["repurpose", "--disease", "fixtures/repurpose/disease.tsv"])
+        .args(["--signatures", "fixtures/repurpose/profiled.tsv"])
+        .args(["--model", "fixtures/models/struct2sig"])
+        .args([
+            "--library",
+            "fixtures/approved_drugs.csv",
+            "--score",
+            "cosine",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 8 + 61);
+    assert_eq!((rows[0][1], rows[0][3]), ("DEMO-REVERSER", "measured"));
+    assert_eq!(rows.iter().filter(|r| r[3] == "predicted").count(), 61);
+    assert!(
+        rows.iter().all(|r| r[5].is_empty()),
+        "every compound scored"
+    );
+}
