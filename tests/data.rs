@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use moltx::chem::MolGraph;
-use moltx::data::split::{kfold_split, random_split, scaffold_split, split_from_file};
+use moltx::data::split::{
+    kfold_split, random_split, scaffold_kfold_split, scaffold_split, split_from_file,
+};
 use moltx::data::summary::scaffolds_of;
 use moltx::data::{DataError, GraphBatch, MoleculeTable, TableOptions};
 use proptest::prelude::*;
@@ -282,4 +284,33 @@ fn empty_and_single_atom_batches() {
     let batch = GraphBatch::from_graphs(&one);
     check_batch(&batch, &one);
     assert_eq!(batch.atom_offsets, vec![0, 1]);
+}
+
+#[test]
+fn scaffold_kfold_tests_each_entry_once_and_keeps_scaffolds_together() {
+    // 40 entries over 9 scaffold groups of uneven sizes.
+    let scaffolds: Vec<String> = (0..40).map(|i| format!("S{}", (i * 7) % 9)).collect();
+    let mut tested = Vec::new();
+    for fold in 0..4 {
+        let s = scaffold_kfold_split(&scaffolds, 4, fold, 5).unwrap();
+        check_partition(&s, 40);
+        for (a, b) in [(&s.train, &s.test), (&s.val, &s.test), (&s.train, &s.val)] {
+            for i in a.iter() {
+                assert!(
+                    b.iter().all(|j| scaffolds[*j] != scaffolds[*i]),
+                    "scaffold split apart"
+                );
+            }
+        }
+        assert!(
+            (6..=14).contains(&s.test.len()),
+            "fold {fold}: {} entries",
+            s.test.len()
+        );
+        assert_eq!(s, scaffold_kfold_split(&scaffolds, 4, fold, 5).unwrap());
+        tested.extend(s.test);
+    }
+    tested.sort_unstable();
+    assert_eq!(tested, (0..40).collect::<Vec<_>>());
+    assert!(scaffold_kfold_split(&scaffolds, 2, 0, 0).is_err());
 }

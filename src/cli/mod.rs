@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod inspect;
 pub mod predict;
 pub mod repurpose;
+pub mod repurpose_eval;
 pub mod screen;
 pub mod train;
 pub mod train_signatures;
@@ -46,6 +47,8 @@ pub enum Command {
     /// Rank profiled compounds (measured signatures) and library compounds (predicted
     /// signatures) by reversal of a disease signature.
     Repurpose(repurpose::RepurposeArgs),
+    /// Evaluate repurposing on the shared data: measured vs cross-validated predicted signatures.
+    RepurposeEval(repurpose_eval::RepurposeEvalArgs),
     /// Evaluate connectivity scores for repurposing on the shared real data.
     ConnectEval(connect_eval::ConnectEvalArgs),
 }
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Screen(args) => screen::run(&args),
         Command::Connect(args) => connect::run(&args),
         Command::Repurpose(args) => repurpose::run(&args),
+        Command::RepurposeEval(args) => repurpose_eval::run(&args),
         Command::ConnectEval(args) => connect_eval::run(&args),
     }
 }

@@ -131,6 +131,48 @@ pub fn kfold_split(n: usize, k: usize, fold: usize, seed: u64) -> Result<Split, 
     Ok(split)
 }
 
+/// Fold `fold` of a scaffold-grouped `k`-fold partition: molecules sharing a Bemis–Murcko
+/// scaffold always land in the same fold. Scaffold groups are shuffled (seeded), then placed
+/// largest first into the fold with the fewest molecules so far. Fold `fold` is the test set,
+/// fold `fold + 1 (mod k)` the validation set, the rest the training set.
+pub fn scaffold_kfold_split(
+    scaffolds: &[String],
+    k: usize,
+    fold: usize,
+    seed: u64,
+) -> Result<Split, DataError> {
+    if k < 3 || fold >= k {
+        return Err(DataError::InvalidSplit(format!(
+            "k-fold needs k ≥ 3 and fold < k (got k = {k}, fold = {fold})"
+        )));
+    }
+    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (i, s) in scaffolds.iter().enumerate() {
+        groups.entry(s.as_str()).or_default().push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
+    groups.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    let mut sizes = vec![0usize; k];
+    let mut split = Split::default();
+    for group in groups {
+        let f = (0..k).min_by_key(|&f| (sizes[f], f)).unwrap_or(0);
+        sizes[f] += group.len();
+        let part = if f == fold {
+            &mut split.test
+        } else if f == (fold + 1) % k {
+            &mut split.val
+        } else {
+            &mut split.train
+        };
+        part.extend(group);
+    }
+    for part in [&mut split.train, &mut split.val, &mut split.test] {
+        part.sort_unstable();
+    }
+    Ok(split)
+}
+
 /// A split read from a file, and how it matched the table.
 #[derive(Debug, Clone, Default)]
 pub struct SplitFromFile {

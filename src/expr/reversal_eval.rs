@@ -13,6 +13,7 @@ use super::matrix::{Layout, read_matrix};
 use super::normalize::SplitMix64;
 use super::query::{QueryInput, align_query};
 use super::ranked::RankedReferences;
+use super::signature::SignatureMatrix;
 use super::textio::{next_line, open_text};
 use crate::metrics::{average_precision, roc_auc};
 use std::collections::HashSet;
@@ -141,7 +142,17 @@ pub fn evaluate_reversal(data: &Path, cfg: &EvalConfig) -> Result<Vec<EvalRow>> 
         &data.join("expression/consensi-drugbank.tsv.gz"),
         Layout::Rows,
     )?;
-    let refs = RankedReferences::from_matrix(&m)?;
+    evaluate_reversal_of(&m, data, cfg)
+}
+
+/// [`evaluate_reversal`] on any signatures of DrugBank compounds (e.g. predicted ones), with the
+/// diseases and indications of the data folder.
+pub fn evaluate_reversal_of(
+    m: &SignatureMatrix,
+    data: &Path,
+    cfg: &EvalConfig,
+) -> Result<Vec<EvalRow>> {
+    let refs = RankedReferences::from_matrix(m)?;
     let indications = data.join("repurposing/indications.tsv");
     let mut rows = Vec::new();
     for (doid, disease) in DISEASES {

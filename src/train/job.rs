@@ -11,7 +11,9 @@ use super::ensemble::ensemble_predict;
 use super::metrics::{SplitMetrics, TaskType};
 use super::plots;
 use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
-use crate::data::split::{kfold_split, random_split, scaffold_split, split_from_file};
+use crate::data::split::{
+    kfold_split, random_split, scaffold_kfold_split, scaffold_split, split_from_file,
+};
 use crate::data::summary::scaffolds_of;
 use crate::data::{MoleculeTable, Split};
 use rayon::prelude::*;
@@ -30,6 +32,13 @@ pub enum SplitPlan {
     Scaffold([f64; 3]),
     /// Fold `fold` of a seeded `k`-fold partition.
     KFold {
+        /// Number of folds.
+        k: usize,
+        /// Test fold.
+        fold: usize,
+    },
+    /// Fold `fold` of a scaffold-grouped `k`-fold partition.
+    ScaffoldKFold {
         /// Number of folds.
         k: usize,
         /// Test fold.
@@ -141,17 +150,22 @@ pub fn data_hash(table: &MoleculeTable) -> String {
     format!("fnv1a64:{h:016x}")
 }
 
+/// The scaffold of every entry (the SMILES itself where RDKit gives none).
+fn table_scaffolds(table: &MoleculeTable) -> Vec<String> {
+    scaffolds_of(&table.smiles)
+        .into_iter()
+        .zip(&table.smiles)
+        .map(|(s, smiles)| s.unwrap_or_else(|_| smiles.clone()))
+        .collect()
+}
+
 /// Makes the split of a table.
 pub fn make_split(table: &MoleculeTable, plan: &SplitPlan, seed: u64) -> anyhow::Result<Split> {
     Ok(match plan {
         SplitPlan::Random(sizes) => random_split(table.len(), *sizes, seed)?,
-        SplitPlan::Scaffold(sizes) => {
-            let scaffolds: Vec<String> = scaffolds_of(&table.smiles)
-                .into_iter()
-                .zip(&table.smiles)
-                .map(|(s, smiles)| s.unwrap_or_else(|_| smiles.clone()))
-                .collect();
-            scaffold_split(&scaffolds, *sizes, seed)?
+        SplitPlan::Scaffold(sizes) => scaffold_split(&table_scaffolds(table), *sizes, seed)?,
+        SplitPlan::ScaffoldKFold { k, fold } => {
+            scaffold_kfold_split(&table_scaffolds(table), *k, *fold, seed)?
         }
         SplitPlan::KFold { k, fold } => kfold_split(table.len(), *k, *fold, seed)?,
         SplitPlan::File(path) => split_from_file(path, &table.rows, &table.smiles)?.split,

@@ -7,5 +7,6 @@ pub mod loss;
 pub mod metrics;
 pub mod plots;
 pub mod schedule;
+pub mod signature_cv;
 pub mod signature_job;
 pub mod trainer;

@@ -1,0 +1,69 @@
+//! Signatures predicted from structure by models that never saw the compound: scaffold-grouped
+//! k-fold cross-validation of the structure → signature model. Each compound's signature comes
+//! from the model of the fold that held it out (with its whole scaffold group), so a ranking of
+//! these signatures can be compared fairly with a ranking of the measured ones.
+
+use std::sync::Arc;
+
+use burn::tensor::Device;
+
+use super::ensemble::{ensemble_predict, load_ensemble};
+use super::job::{SplitPlan, TrainJob, make_split, run_train, table_inputs};
+use super::signature_job::ProfiledCompounds;
+use super::trainer::EpochRecord;
+use crate::expr::{GeneSpace, MetaTable, SignatureMatrix};
+use crate::model::MoleculeInput;
+
+/// Measured and cross-validated predicted signatures of the same compounds.
+#[derive(Debug, Clone)]
+pub struct CrossValidatedSignatures {
+    /// Measured signatures of the compounds with a structure.
+    pub measured: SignatureMatrix,
+    /// Their out-of-fold predicted signatures (same ids, same genes).
+    pub predicted: SignatureMatrix,
+}
+
+/// Trains one model per scaffold fold (`job.out/fold_<f>`) and predicts each held-out fold.
+pub fn cross_validated_signatures(
+    data: &ProfiledCompounds,
+    job: &TrainJob,
+    k: usize,
+    progress: &mut dyn FnMut(usize, &EpochRecord),
+) -> anyhow::Result<CrossValidatedSignatures> {
+    let table = &data.table;
+    let g = table.n_tasks();
+    let mut predicted = vec![f64::NAN; table.len() * g];
+    for fold in 0..k {
+        let mut fold_job = job.clone();
+        fold_job.split = SplitPlan::ScaffoldKFold { k, fold };
+        fold_job.out = job.out.join(format!("fold_{fold}"));
+        run_train(table, &fold_job, &mut |_, r| progress(fold, r))?;
+        let split = make_split(table, &fold_job.split, fold_job.seed)?;
+        let inputs = table_inputs(table, &fold_job.model)?;
+        let test: Vec<&MoleculeInput> = split.test.iter().map(|&i| &inputs[i]).collect();
+        let members = load_ensemble(&fold_job.out, &Device::flex())?;
+        let (mean, _) = ensemble_predict(&members, &test, 64, &Device::flex())?;
+        for (t, &i) in split.test.iter().enumerate() {
+            predicted[i * g..(i + 1) * g].copy_from_slice(&mean[t * g..(t + 1) * g]);
+        }
+    }
+    anyhow::ensure!(
+        predicted.iter().all(|v| v.is_finite()),
+        "some compounds were in no test fold"
+    );
+    let genes = Arc::new(GeneSpace::new(table.task_names.clone())?);
+    let measured: Vec<f64> = table.targets.iter().map(|&v| f64::from(v)).collect();
+    let matrix = |values: Vec<f64>| {
+        SignatureMatrix::new(
+            genes.clone(),
+            data.ids.clone(),
+            values,
+            MetaTable::empty(),
+            MetaTable::empty(),
+        )
+    };
+    Ok(CrossValidatedSignatures {
+        measured: matrix(measured)?,
+        predicted: matrix(predicted)?,
+    })
+}
