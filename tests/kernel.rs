@@ -221,15 +221,15 @@ fn encoder(
     } else {
         reference::gather_source(x_atom.clone(), g)
     };
-    let h0 = relu(Tensor::cat(vec![src, x_bond], 1).matmul(w[0].clone()));
-    let mut h = h0.clone();
+    let input = Tensor::cat(vec![src, x_bond], 1).matmul(w[0].clone());
+    let mut h = relu(input.clone());
     for _ in 1..depth {
         let m = if fast {
             kernel::dmpnn_message(h, g).expect("rows")
         } else {
             reference::dmpnn_message(h, g)
         };
-        h = relu(h0.clone() + m.matmul(w[1].clone()));
+        h = relu(input.clone() + m.matmul(w[1].clone()));
     }
     let a = if fast {
         kernel::incoming_sum(h, g).expect("rows")

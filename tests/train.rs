@@ -7,8 +7,8 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use moltx::chem::MolGraph;
 use moltx::model::{
-    BatchTensors, Checkpoint, CheckpointError, ModelConfig, ModelKind, MoleculeInput, PropertyNet,
-    StructureInput,
+    Aggregation, BatchTensors, Checkpoint, CheckpointError, ModelConfig, ModelKind, MoleculeInput,
+    PropertyNet, StructureInput,
 };
 use moltx::train::loss::masked_loss;
 use moltx::train::metrics::TaskType;
@@ -35,6 +35,9 @@ fn small_config(kind: ModelKind, n_tasks: usize) -> ModelConfig {
     c.hidden = 32;
     c.ffn_hidden = 32;
     c.morgan_bits = 256;
+    // Mean aggregation keeps the embedding's scale on these small molecules (norm divides
+    // sums over a dozen atoms by 100).
+    c.aggregation = Aggregation::Mean;
     c
 }
 

@@ -51,6 +51,10 @@ pub struct ModelConfig {
     pub morgan_bits: u32,
     /// Number of outputs.
     pub n_tasks: usize,
+    /// D-MPNN update adds the pre-activation input `W_i x` (chemprop; true for new models).
+    /// Model files from before this field add `ReLU(W_i x)` and read as false.
+    #[serde(default)]
+    pub preactivation_skip: bool,
     /// Molecule-level descriptors appended to the embedding before the head (none by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub descriptors: Option<DescriptorFeatures>,
@@ -71,6 +75,7 @@ impl ModelConfig {
             morgan_radius: 2,
             morgan_bits: 2048,
             n_tasks,
+            preactivation_skip: true,
             descriptors: None,
         }
     }

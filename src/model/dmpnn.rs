@@ -1,9 +1,10 @@
 //! The D-MPNN encoder (Yang et al. 2019, chemprop v2's `BondMessagePassing`), with all message
 //! passing done by the fused kernels of [`crate::kernel`].
 //!
-//! - initialize: `h⁰ₑ = ReLU(W_i [x_atom(source(e)) ‖ x_bond(e)])`
+//! - initialize: `aₑ = W_i [x_atom(source(e)) ‖ x_bond(e)]`, `h⁰ₑ = ReLU(aₑ)`
 //! - message:    `mₑ = Σ_{k ∈ in(source(e))} hₖ − h_{rev(e)}` (one fused kernel)
-//! - update:     `hₑ = ReLU(h⁰ₑ + W_h mₑ)`, `depth − 1` times
+//! - update:     `hₑ = ReLU(aₑ + W_h mₑ)`, `depth − 1` times (as chemprop; files written before
+//!   [`ModelConfig::preactivation_skip`] existed use `ReLU(h⁰ₑ + W_h mₑ)`)
 //! - finalize:   `hᵥ = ReLU(W_o [x_v ‖ Σ_{e ∈ in(v)} hₑ])`, then a per-molecule aggregation.
 
 use burn::module::Module;
@@ -62,14 +63,20 @@ impl DmpnnEncoder {
         g: &GraphTensors,
     ) -> Result<Tensor<2>, KernelError> {
         let x_src = kernel::gather_source(g.atoms.clone(), &g.index)?;
-        let h0 = relu(
-            self.w_i
-                .forward(Tensor::cat(vec![x_src, g.bonds.clone()], 1)),
-        );
-        let mut h = h0.clone();
+        let input = self
+            .w_i
+            .forward(Tensor::cat(vec![x_src, g.bonds.clone()], 1));
+        let mut h = relu(input.clone());
+        // chemprop adds the pre-activation input `W_i x` in every update; models made before
+        // moltx followed it (config flag off) add the activated `ReLU(W_i x)`.
+        let skip = if config.preactivation_skip {
+            input
+        } else {
+            h.clone()
+        };
         for _ in 1..config.depth {
             let m = kernel::dmpnn_message(h, &g.index)?;
-            h = relu(h0.clone() + self.w_h.forward(m));
+            h = relu(skip.clone() + self.w_h.forward(m));
         }
         let incoming = kernel::incoming_sum(h, &g.index)?;
         let atoms = relu(
