@@ -230,3 +230,37 @@ fn bundled_demo_ranks_the_generated_reverser_first() {
         "every compound scored"
     );
 }
+
+#[test]
+fn train_encoder_writes_one_embedding_per_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("embeddings.csv");
+    let assert = Command::cargo_bin("moltx")
+        .unwrap()
+        .args([
+            "train-encoder",
+            "--signatures",
+            "fixtures/expr/refs.tsv",
+            "--epochs",
+            "5",
+        ])
+        .args([
+            "--hidden",
+            "16",
+            "--embedding",
+            "4",
+            "--holdout",
+            "0.2",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("mean-signature baseline"), "{stdout}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "id,e0,e1,e2,e3");
+    assert_eq!(lines.len(), 1 + 6);
+    assert!(lines[1].starts_with("DB00000,"));
+}

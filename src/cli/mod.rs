@@ -11,6 +11,7 @@ pub mod repurpose;
 pub mod repurpose_eval;
 pub mod screen;
 pub mod train;
+pub mod train_encoder;
 pub mod train_signatures;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ pub enum Command {
     /// Train the structure → signature model (D-MPNN, one output per gene) and compare it with
     /// drug-free baselines.
     TrainSignatures(train_signatures::TrainSignaturesArgs),
+    /// Train the signature encoder (denoising autoencoder) and write signature embeddings.
+    TrainEncoder(train_encoder::TrainEncoderArgs),
     /// Predict with a trained model: one output row per input row, failures in `error`.
     Predict(predict::PredictArgs),
     /// Metrics of a trained model on labelled data.
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Train(args) => train::run(&args),
         Command::TrainSignatures(args) => train_signatures::run(&args),
+        Command::TrainEncoder(args) => train_encoder::run(&args),
         Command::Predict(args) => predict::run_predict(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Fingerprint(args) => predict::run_fingerprint(&args),

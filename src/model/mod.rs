@@ -11,6 +11,7 @@ pub mod ffn;
 pub mod init;
 pub mod net;
 pub mod predict;
+pub mod signature;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
 pub use config::{Aggregation, ModelConfig, ModelKind};
