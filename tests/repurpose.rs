@@ -264,3 +264,81 @@ fn train_encoder_writes_one_embedding_per_signature() {
     assert_eq!(lines.len(), 1 + 6);
     assert!(lines[1].starts_with("DB00000,"));
 }
+
+#[test]
+fn indication_models_train_on_structure_signature_and_both() {
+    use moltx::train::indication_job::{Modality, read_indications, run_indication_eval};
+    use moltx::train::signature_job::read_profiled;
+    use moltx::train::trainer::TrainOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let (sigs, table) = training_files(dir.path());
+    let profiled = read_profiled(&sigs, &table, None).unwrap();
+    // Two generated "diseases": long SMILES, and aromatic nitrogen.
+    let mut text = String::from("doid_id\tdrugbank_id\tdisease\tdrug\tcategory\n");
+    for (i, (name, smiles)) in drugs().iter().enumerate() {
+        if smiles.len() > 30 {
+            text.push_str(&format!("D:1\tD{i:03}\tlong\t{name}\tDM\n"));
+        }
+        if smiles.contains('n') {
+            text.push_str(&format!("D:2\tD{i:03}\taromatic N\t{name}\tDM\n"));
+        }
+        text.push_str(&format!("D:3\tD{i:03}\tsymptomatic only\t{name}\tSYM\n"));
+    }
+    let path = dir.path().join("indications.tsv");
+    std::fs::write(&path, text).unwrap();
+    let labels = read_indications(&path, &profiled, 5).unwrap();
+    assert_eq!(labels.diseases, ["aromatic N", "long"]);
+    let options = TrainOptions {
+        epochs: 2,
+        ..TrainOptions::default()
+    };
+    let results =
+        run_indication_eval(&profiled, &labels, &[0], &options, &mut |_, _, _| {}).unwrap();
+    let kinds: Vec<Modality> = results.iter().map(|r| r.modality).collect();
+    assert_eq!(
+        kinds,
+        [Modality::Structure, Modality::Signature, Modality::Fused]
+    );
+    for r in &results {
+        if let Some(auc) = r.roc_auc {
+            assert!((0.0..=1.0).contains(&auc));
+        }
+    }
+}
+
+#[test]
+fn features_only_model_trains_from_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("len.csv");
+    let mut text = String::from("smiles,len\n");
+    for (_, s) in drugs() {
+        text.push_str(&format!("{s},{}\n", s.len() as f64 / 10.0));
+    }
+    std::fs::write(&data, text).unwrap();
+    let out = dir.path().join("m");
+    let train = |extra: &[&str]| {
+        Command::cargo_bin("moltx")
+            .unwrap()
+            .args(["train", "--data"])
+            .arg(&data)
+            .args([
+                "--targets",
+                "len",
+                "--epochs",
+                "2",
+                "--model",
+                "features-only",
+            ])
+            .args(extra)
+            .args(["--quiet", "--out"])
+            .arg(&out)
+            .assert()
+    };
+    train(&[])
+        .failure()
+        .stderr(predicates::str::contains("needs --features-generators"));
+    train(&["--features-generators", "rdkit_2d"]).success();
+    let model = Checkpoint::load(&out.join("model_0.moltx"), &Device::flex()).unwrap();
+    let input = featurize(&model.header.model, "CCO").unwrap();
+    assert!(model.predict(&[&input], 1, &Device::flex()).unwrap()[0].is_finite());
+}

@@ -61,7 +61,7 @@ fn labels(inputs: &[MoleculeInput]) -> (Vec<f32>, Vec<f32>) {
                     0.0
                 },
             ),
-            StructureInput::Morgan(_) => unreachable!(),
+            _ => unreachable!(),
         })
         .unzip()
 }

@@ -5,6 +5,7 @@ pub mod columns;
 pub mod connect;
 pub mod connect_eval;
 pub mod evaluate;
+pub mod indication_eval;
 pub mod inspect;
 pub mod predict;
 pub mod repurpose;
@@ -52,6 +53,8 @@ pub enum Command {
     Repurpose(repurpose::RepurposeArgs),
     /// Evaluate repurposing on the shared data: measured vs cross-validated predicted signatures.
     RepurposeEval(repurpose_eval::RepurposeEvalArgs),
+    /// Predict drugs' indications from structure, signature, or both (shared data).
+    IndicationEval(indication_eval::IndicationEvalArgs),
     /// Evaluate connectivity scores for repurposing on the shared real data.
     ConnectEval(connect_eval::ConnectEvalArgs),
 }
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Connect(args) => connect::run(&args),
         Command::Repurpose(args) => repurpose::run(&args),
         Command::RepurposeEval(args) => repurpose_eval::run(&args),
+        Command::IndicationEval(args) => indication_eval::run(&args),
         Command::ConnectEval(args) => connect_eval::run(&args),
     }
 }

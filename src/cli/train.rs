@@ -140,6 +140,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         [one] => Some(DescriptorFeatures::by_name(one).map_err(anyhow::Error::msg)?),
         _ => anyhow::bail!("one features generator at a time (known: rdkit_2d)"),
     };
+    anyhow::ensure!(
+        model.kind != ModelKind::FeaturesOnly || model.descriptors.is_some(),
+        "--model features-only needs --features-generators"
+    );
     let job = TrainJob {
         model,
         task_type: args.task,

@@ -12,6 +12,8 @@ pub enum ModelKind {
     Dmpnn,
     /// A feed-forward network on Morgan fingerprint bits: the cheap baseline.
     FfnMorgan,
+    /// A feed-forward network on molecule-level features only (descriptors or signatures).
+    FeaturesOnly,
 }
 
 /// How atom vectors become one molecule vector.
@@ -85,6 +87,7 @@ impl ModelConfig {
         match self.kind {
             ModelKind::Dmpnn => self.hidden,
             ModelKind::FfnMorgan => self.morgan_bits as usize,
+            ModelKind::FeaturesOnly => 0,
         }
     }
 

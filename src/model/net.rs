@@ -22,6 +22,8 @@ pub enum StructureInput {
     Graph(MolGraph),
     /// A Morgan fingerprint (ffn-morgan).
     Morgan(Fingerprint),
+    /// Nothing structural (features-only models).
+    None,
 }
 
 /// What a model reads for one molecule.
@@ -58,6 +60,7 @@ pub fn featurize_molecule(
         ModelKind::FfnMorgan => StructureInput::Morgan(
             mol.morgan_fingerprint(config.morgan_radius, config.morgan_bits)?,
         ),
+        ModelKind::FeaturesOnly => StructureInput::None,
     };
     let descriptors = match &config.descriptors {
         Some(_) => raw_descriptors(mol)?,
@@ -93,6 +96,8 @@ pub enum StructureTensors {
     Graph(Box<GraphTensors>),
     /// `M × bits` dense fingerprints.
     Dense(Box<Tensor<2>>),
+    /// No structural input (features-only models).
+    None,
 }
 
 /// A batch of inputs as tensors.
@@ -120,7 +125,7 @@ impl BatchTensors {
                     .iter()
                     .map(|i| match &i.structure {
                         StructureInput::Graph(g) => g,
-                        StructureInput::Morgan(_) => panic!("fingerprint fed to a D-MPNN"),
+                        _ => panic!("non-graph input fed to a D-MPNN"),
                     })
                     .collect();
                 let batch = GraphBatch::from_graphs(&graphs);
@@ -142,7 +147,7 @@ impl BatchTensors {
                 for (row, input) in dense.chunks_exact_mut(bits).zip(inputs) {
                     match &input.structure {
                         StructureInput::Morgan(fp) => fp.write_dense(row),
-                        StructureInput::Graph(_) => panic!("graph fed to a fingerprint model"),
+                        _ => panic!("non-fingerprint input fed to a fingerprint model"),
                     }
                 }
                 StructureTensors::Dense(Box::new(Tensor::from_data(
@@ -150,6 +155,7 @@ impl BatchTensors {
                     device,
                 )))
             }
+            ModelKind::FeaturesOnly => StructureTensors::None,
         };
         let descriptors = match &config.descriptors {
             Some(features) if !features.is_empty() => {
@@ -212,6 +218,9 @@ impl PropertyNet {
         match (&input.structure, &self.encoder) {
             (StructureTensors::Graph(g), Some(encoder)) => encoder.forward(config, g),
             (StructureTensors::Dense(x), None) => Ok(x.as_ref().clone()),
+            (StructureTensors::None, None) => input.descriptors.clone().ok_or_else(|| {
+                KernelError::InvalidBatch("a features-only model without features".into())
+            }),
             _ => Err(KernelError::InvalidBatch(
                 "input kind does not match the model kind".into(),
             )),
@@ -226,10 +235,16 @@ impl PropertyNet {
         training: bool,
         rng: &mut ChaCha8Rng,
     ) -> Result<Tensor<2>, KernelError> {
-        let mut embedding = dropout(self.embed(config, input)?, config.dropout, training, rng);
-        if let Some(descriptors) = &input.descriptors {
-            embedding = Tensor::cat(vec![embedding, descriptors.clone()], 1);
-        }
-        Ok(self.head.forward(embedding, config.dropout, training, rng))
+        let features = match (&input.structure, &input.descriptors) {
+            (StructureTensors::None, _) => self.embed(config, input)?,
+            (_, descriptors) => {
+                let embedding = dropout(self.embed(config, input)?, config.dropout, training, rng);
+                match descriptors {
+                    Some(d) => Tensor::cat(vec![embedding, d.clone()], 1),
+                    None => embedding,
+                }
+            }
+        };
+        Ok(self.head.forward(features, config.dropout, training, rng))
     }
 }

@@ -184,7 +184,7 @@ pub fn table_inputs(
             .cloned()
             .map(MoleculeInput::graph)
             .collect(),
-        ModelKind::FfnMorgan => {
+        ModelKind::FfnMorgan | ModelKind::FeaturesOnly => {
             let plain = ModelConfig {
                 descriptors: None,
                 ..model.clone()

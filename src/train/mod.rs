@@ -2,6 +2,7 @@
 //! and the train/evaluate jobs the CLI runs.
 
 pub mod ensemble;
+pub mod indication_job;
 pub mod job;
 pub mod loss;
 pub mod metrics;
