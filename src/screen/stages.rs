@@ -1,0 +1,174 @@
+//! The reader and compute stages of the screening pipeline: streaming rows into chunks, and
+//! featurizing and scoring each chunk.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::time::Instant;
+
+use burn::tensor::Device;
+use rayon::prelude::*;
+
+use super::{ReadChunk, ScoredChunk, ScoredRow, ScreenError, Shard, StageSeconds, WriterMessage};
+use crate::chem::Molecule;
+use crate::data::{DataError, LibraryReader, LibraryRow, MoleculeText};
+use crate::model::{Checkpoint, MoleculeInput, featurize_molecule};
+use crate::train::ensemble::ensemble_predict;
+
+/// Reader stage: streams rows from `skip_to` on, keeps this shard's, sends chunks.
+pub(super) fn read_chunks(
+    reader: LibraryReader,
+    skip_to: u64,
+    shard: Option<Shard>,
+    chunk_size: usize,
+    tx: &SyncSender<Result<ReadChunk, DataError>>,
+) {
+    let mut rows = Vec::with_capacity(chunk_size);
+    let mut next_row = skip_to;
+    for item in reader {
+        let row = match item {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        if row.row < skip_to {
+            continue;
+        }
+        next_row = row.row + 1;
+        if shard.is_some_and(|s| row.row % s.count != s.index) {
+            continue;
+        }
+        rows.push(row);
+        if rows.len() == chunk_size {
+            let chunk = std::mem::replace(&mut rows, Vec::with_capacity(chunk_size));
+            if tx
+                .send(Ok(ReadChunk {
+                    rows: chunk,
+                    next_row,
+                }))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(Ok(ReadChunk { rows, next_row }));
+}
+
+/// Compute stage: featurize and score each chunk, pass it to the writer.
+pub(super) fn compute_chunks(
+    members: &[Checkpoint],
+    batch_size: usize,
+    device: &Device,
+    rx: &Receiver<Result<ReadChunk, DataError>>,
+    tx: &SyncSender<WriterMessage>,
+    stages: &mut StageSeconds,
+    on_chunk: &mut dyn FnMut(u64, u64, u64),
+) -> Result<(), ScreenError> {
+    loop {
+        let waited = Instant::now();
+        let Ok(chunk) = rx.recv() else {
+            return Ok(());
+        };
+        stages.read_wait += waited.elapsed().as_secs_f64();
+        let chunk = chunk?;
+        let scored = score_chunk(members, chunk, batch_size, device, stages)?;
+        let (n, failed) = (
+            scored.rows.len() as u64,
+            scored.failed.values().sum::<u64>(),
+        );
+        let next_row = scored.next_row;
+        if tx.send(WriterMessage::Chunk(scored)).is_err() {
+            // The writer stopped on an error; it reports it when joined.
+            return Ok(());
+        }
+        on_chunk(n, failed, next_row);
+    }
+}
+
+/// Parses a row's molecule and builds the model input; the SMILES to report beside it. A row
+/// that fails gives `(reason category, message)`.
+pub fn featurize_row(
+    members: &[Checkpoint],
+    row: &LibraryRow,
+) -> Result<(MoleculeInput, String), (String, String)> {
+    if let Some(e) = &row.error {
+        return Err(("unreadable row".into(), e.clone()));
+    }
+    let config = &members[0].header.model;
+    let chem = |e: crate::chem::ChemError| (e.category().to_string(), e.to_string());
+    let (mol, smiles) = match &row.molecule {
+        MoleculeText::Smiles(s) => (Molecule::from_smiles(s).map_err(chem)?, s.clone()),
+        MoleculeText::Molblock(b) => {
+            let mol = Molecule::from_molblock(b).map_err(chem)?;
+            let smiles = mol.canonical_smiles().map_err(chem)?;
+            (mol, smiles)
+        }
+    };
+    Ok((featurize_molecule(config, &mol).map_err(chem)?, smiles))
+}
+
+/// Scores one chunk: parallel featurization, then the ensemble's forward passes.
+fn score_chunk(
+    members: &[Checkpoint],
+    chunk: ReadChunk,
+    batch_size: usize,
+    device: &Device,
+    stages: &mut StageSeconds,
+) -> Result<ScoredChunk, ScreenError> {
+    let t0 = Instant::now();
+    let features: Vec<_> = chunk
+        .rows
+        .par_iter()
+        .map(|row| featurize_row(members, row))
+        .collect();
+    stages.featurize += t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let ok: Vec<&MoleculeInput> = features
+        .iter()
+        .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
+        .collect();
+    let (mean, sd) = ensemble_predict(members, &ok, batch_size, device)?;
+    stages.model += t1.elapsed().as_secs_f64();
+    let t = members[0].header.tasks.len();
+    let with_std = members.len() > 1;
+    let mut failed = BTreeMap::new();
+    let mut k = 0;
+    let rows = chunk
+        .rows
+        .into_iter()
+        .zip(features)
+        .map(|(row, f)| {
+            let mut out = ScoredRow {
+                row: row.row,
+                id: row.id,
+                ..ScoredRow::default()
+            };
+            match f {
+                Ok((_, smiles)) => {
+                    out.smiles = smiles;
+                    out.values = mean[k * t..(k + 1) * t].to_vec();
+                    if with_std {
+                        out.stds = sd[k * t..(k + 1) * t].to_vec();
+                    }
+                    k += 1;
+                }
+                Err((reason, message)) => {
+                    out.smiles = match row.molecule {
+                        MoleculeText::Smiles(s) => s,
+                        MoleculeText::Molblock(_) => String::new(),
+                    };
+                    *failed.entry(reason).or_insert(0) += 1;
+                    out.error = Some(message);
+                }
+            }
+            out
+        })
+        .collect();
+    Ok(ScoredChunk {
+        rows,
+        failed,
+        next_row: chunk.next_row,
+    })
+}
