@@ -1,4 +1,5 @@
-//! The column flags shared by every subcommand that reads a labelled table.
+//! Flags shared by several subcommands: the columns of a labelled table, and the D-MPNN
+//! architecture.
 
 use crate::data::TableOptions;
 
@@ -20,5 +21,40 @@ impl ColumnArgs {
             smiles_column: self.smiles_column.clone(),
             target_columns: self.targets.clone(),
         }
+    }
+}
+
+/// Architecture flags shared by the commands that train a D-MPNN.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ArchitectureArgs {
+    /// Hidden width of message passing.
+    #[arg(long, default_value_t = 300)]
+    pub hidden: usize,
+    /// Message-passing depth.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+    /// Dropout probability.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Atom-to-molecule aggregation.
+    #[arg(long, value_enum, default_value = "norm")]
+    pub aggregation: crate::model::Aggregation,
+    /// Hidden width of the head.
+    #[arg(long, default_value_t = 300)]
+    pub ffn_hidden: usize,
+    /// Hidden layers of the head.
+    #[arg(long, default_value_t = 1)]
+    pub ffn_layers: usize,
+}
+
+impl ArchitectureArgs {
+    /// Writes the flags into a model configuration.
+    pub fn apply(&self, model: &mut crate::model::ModelConfig) {
+        model.hidden = self.hidden;
+        model.depth = self.depth;
+        model.dropout = self.dropout;
+        model.aggregation = self.aggregation;
+        model.ffn_hidden = self.ffn_hidden;
+        model.ffn_layers = self.ffn_layers;
     }
 }

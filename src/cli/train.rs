@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::MoleculeTable;
 use crate::model::descriptors::DescriptorFeatures;
-use crate::model::{Aggregation, ModelConfig, ModelKind};
+use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob, run_train};
 use crate::train::metrics::{SplitMetrics, TaskType};
 use crate::train::trainer::TrainOptions;
@@ -65,24 +65,9 @@ pub struct TrainArgs {
     /// Model kind.
     #[arg(long, value_enum, default_value = "dmpnn")]
     pub model: ModelKind,
-    /// Hidden width of message passing.
-    #[arg(long, default_value_t = 300)]
-    pub hidden: usize,
-    /// Message-passing depth.
-    #[arg(long, default_value_t = 3)]
-    pub depth: usize,
-    /// Dropout probability.
-    #[arg(long, default_value_t = 0.0)]
-    pub dropout: f64,
-    /// Atom-to-molecule aggregation.
-    #[arg(long, value_enum, default_value = "norm")]
-    pub aggregation: Aggregation,
-    /// Hidden width of the head.
-    #[arg(long, default_value_t = 300)]
-    pub ffn_hidden: usize,
-    /// Hidden layers of the head.
-    #[arg(long, default_value_t = 1)]
-    pub ffn_layers: usize,
+    /// Architecture.
+    #[command(flatten)]
+    pub architecture: super::columns::ArchitectureArgs,
     /// Molecule-level features appended to the embedding: `rdkit_2d` (RDKit's 2D descriptors,
     /// standardized on the training set), as chemprop's `--features-generators`.
     #[arg(long, value_delimiter = ',')]
@@ -129,12 +114,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         },
     };
     let mut model = ModelConfig::defaults(args.model, table.n_tasks());
-    model.hidden = args.hidden;
-    model.depth = args.depth;
-    model.dropout = args.dropout;
-    model.aggregation = args.aggregation;
-    model.ffn_hidden = args.ffn_hidden;
-    model.ffn_layers = args.ffn_layers;
+    args.architecture.apply(&mut model);
     model.descriptors = match args.features_generators.as_slice() {
         [] => None,
         [one] => Some(DescriptorFeatures::by_name(one).map_err(anyhow::Error::msg)?),

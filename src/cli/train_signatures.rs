@@ -44,18 +44,9 @@ pub struct TrainSignaturesArgs {
     /// Molecules per batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// Hidden width of message passing.
-    #[arg(long, default_value_t = 300)]
-    pub hidden: usize,
-    /// Message-passing depth.
-    #[arg(long, default_value_t = 3)]
-    pub depth: usize,
-    /// Dropout probability.
-    #[arg(long, default_value_t = 0.0)]
-    pub dropout: f64,
-    /// Hidden width of the head.
-    #[arg(long, default_value_t = 300)]
-    pub ffn_hidden: usize,
+    /// Architecture.
+    #[command(flatten)]
+    pub architecture: super::columns::ArchitectureArgs,
     /// k of the top-k up/down gene precision.
     #[arg(long, default_value_t = 100)]
     pub top_k: usize,
@@ -96,10 +87,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
         SplitKind::Kfold => anyhow::bail!("use --split random or scaffold"),
     };
     let mut model = ModelConfig::defaults(ModelKind::Dmpnn, data.table.n_tasks());
-    model.hidden = args.hidden;
-    model.depth = args.depth;
-    model.dropout = args.dropout;
-    model.ffn_hidden = args.ffn_hidden;
+    args.architecture.apply(&mut model);
     let job = SignatureJob {
         train: TrainJob {
             model,
