@@ -40,7 +40,7 @@ impl From<LayoutArg> for Layout {
 /// Flags of `moltx connect`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
-    /// Query: .gmt with <name>_up/<name>_dn sets, an up/down TSV (direction column),
+    /// Query: .gmt with `<name>_up`/`<name>_dn` sets, an up/down TSV (direction column),
     /// a STARGEO disease TSV, or a signature file (.gct/.gctx/.tsv[.gz]).
     #[arg(long)]
     pub query: PathBuf,

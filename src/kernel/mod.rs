@@ -32,7 +32,7 @@
 //! thread count. A task writes its rows in order through a write cursor into uninitialized
 //! memory (no zero-fill pass; the cursor checks every row was written), and outputs larger
 //! than [`cpu::STREAM_MIN_BYTES`] use non-temporal stores (no write-allocate read). Stock burn
-//! ops instead gather an E×F copy and scatter-add through an index (see [`reference`]), moving
+//! ops instead gather an E×F copy and scatter-add through an index (see [`mod@reference`]), moving
 //! several times more memory. Allocation matters as much as the kernels: with glibc malloc a
 //! fresh 256 MB output is mapped and unmapped on every call (about 4× slower ops); the `moltx`
 //! binary and the benches use mimalloc.

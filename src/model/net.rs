@@ -72,7 +72,8 @@ pub fn featurize_molecule(
     })
 }
 
-/// RDKit 2D descriptors as f32 (the raw values [`DescriptorFeatures`] standardizes).
+/// RDKit 2D descriptors as f32 (the raw values [`super::descriptors::DescriptorFeatures`]
+/// standardizes).
 pub fn raw_descriptors(mol: &Molecule) -> Result<Vec<f32>, ChemError> {
     Ok(mol
         .rdkit_descriptors()?
