@@ -10,7 +10,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let cli = moltx::cli::Cli::parse();
     if let Err(error) = moltx::cli::run(cli) {
-        eprintln!("error: {error:#}");
+        // The error's chain, leaving out causes its message already quotes.
+        let mut message = error.to_string();
+        for cause in error.chain().skip(1) {
+            let cause = cause.to_string();
+            if !message.contains(&cause) {
+                message = format!("{message}: {cause}");
+            }
+        }
+        eprintln!("error: {message}");
         std::process::exit(1);
     }
 }

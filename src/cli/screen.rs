@@ -143,7 +143,7 @@ fn print_summary(args: &ScreenArgs, s: &ScreenSummary) {
         s.stages.read_wait,
         s.stages.write
     );
-    if args.report == 0 {
+    if args.report == 0 || s.scored == 0 {
         return;
     }
     println!("highest predictions per task:");
