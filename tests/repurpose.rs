@@ -235,6 +235,14 @@ fn bundled_demo_ranks_the_generated_reverser_first() {
 fn train_encoder_writes_one_embedding_per_signature() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("embeddings.csv");
+    let saved = dir.path().join("encoder.moltx");
+    let sets = dir.path().join("sets.gmt");
+    let first_half: Vec<String> = (1000..1010).map(|g| g.to_string()).collect();
+    std::fs::write(
+        &sets,
+        format!("FIRST_HALF\tna\t{}\n", first_half.join("\t")),
+    )
+    .unwrap();
     let assert = Command::cargo_bin("moltx")
         .unwrap()
         .args([
@@ -251,13 +259,26 @@ fn train_encoder_writes_one_embedding_per_signature() {
             "4",
             "--holdout",
             "0.2",
-            "--out",
+            "--input",
+            "both",
+            "--gene-sets",
         ])
+        .arg(&sets)
+        .arg("--save")
+        .arg(&saved)
+        .arg("--out")
         .arg(&out)
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("mean-signature baseline"), "{stdout}");
+    assert!(stdout.contains("× 21 inputs (Both)"), "{stdout}");
+    let encoder =
+        moltx::model::signature_file::SignatureEncoderFile::load(&saved, &Device::flex()).unwrap();
+    assert_eq!(
+        encoder.header.featurizer.names().last().unwrap(),
+        "FIRST_HALF"
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "id,e0,e1,e2,e3");
@@ -267,7 +288,9 @@ fn train_encoder_writes_one_embedding_per_signature() {
 
 #[test]
 fn indication_models_train_on_structure_signature_and_both() {
-    use moltx::train::indication_job::{Modality, read_indications, run_indication_eval};
+    use moltx::train::indication_job::{
+        Modality, SignatureSide, read_indications, run_indication_eval,
+    };
     use moltx::train::signature_job::read_profiled;
     use moltx::train::trainer::TrainOptions;
     let dir = tempfile::tempdir().unwrap();
@@ -292,14 +315,43 @@ fn indication_models_train_on_structure_signature_and_both() {
         epochs: 2,
         ..TrainOptions::default()
     };
+    let raw = SignatureSide::raw_genes(&profiled);
     let results =
-        run_indication_eval(&profiled, &labels, &[0], &options, &mut |_, _, _| {}).unwrap();
+        run_indication_eval(&profiled, &labels, &raw, &[0], &options, &mut |_, _, _| {}).unwrap();
     let kinds: Vec<Modality> = results.iter().map(|r| r.modality).collect();
     assert_eq!(
         kinds,
         [Modality::Structure, Modality::Signature, Modality::Fused]
     );
-    for r in &results {
+    // With predicted signatures (here: measured ones, halved) and a signature encoder, the
+    // flagged fusion is evaluated too.
+    let encoded = SignatureSide {
+        predicted: Some(
+            raw.measured
+                .iter()
+                .map(|r| r.iter().map(|v| v / 2.0).collect())
+                .collect(),
+        ),
+        encoder: Some(moltx::model::FeatureEncoderConfig {
+            hidden: 8,
+            layers: 1,
+            embedding: 4,
+            passthrough: 0,
+        }),
+        ..raw.clone()
+    };
+    let more = run_indication_eval(
+        &profiled,
+        &labels,
+        &encoded,
+        &[0],
+        &options,
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(more.len(), 4);
+    assert_eq!(more[3].modality, Modality::FusedPredicted);
+    for r in results.iter().chain(&more) {
         if let Some(auc) = r.roc_auc {
             assert!((0.0..=1.0).contains(&auc));
         }

@@ -3,10 +3,20 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::train::indication_job::{Modality, read_indications, run_indication_eval};
-use crate::train::signature_job::read_profiled;
+use super::train_encoder::SignatureInputArgs;
+use crate::expr::GeneSpace;
+use crate::expr::matrix::{Layout, read_signatures};
+use crate::model::FeatureEncoderConfig;
+use crate::model::signature_file::SignatureEncoderFile;
+use crate::train::encoder_job::values_in;
+use crate::train::indication_job::{
+    Modality, SignatureSide, read_indications, run_indication_eval,
+};
+use crate::train::signature_job::{ProfiledCompounds, read_profiled};
 use crate::train::trainer::TrainOptions;
 
 /// Flags of `moltx indication-eval`.
@@ -24,6 +34,25 @@ pub struct IndicationEvalArgs {
     /// Epochs per model.
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
+    /// Signature input (genes, pathway scores or both) when no `--encoder` is given.
+    #[command(flatten)]
+    pub input: SignatureInputArgs,
+    /// Embedding width of a signature encoder trained with each model (0: the standardized
+    /// inputs go to the head as they are).
+    #[arg(long, default_value_t = 0)]
+    pub encoder_embedding: usize,
+    /// Hidden width of that encoder.
+    #[arg(long, default_value_t = 512)]
+    pub encoder_hidden: usize,
+    /// A pretrained encoder file (`moltx train-encoder --save`): its inputs, scaling and
+    /// architecture, with its weights as the starting point.
+    #[arg(long, conflicts_with = "encoder_embedding")]
+    pub encoder: Option<PathBuf>,
+    /// Signatures predicted from structure by models that never saw the compound (one row
+    /// per compound id, e.g. `repurpose-eval`'s predicted_signatures.tsv): adds the
+    /// fused-predicted evaluation.
+    #[arg(long)]
+    pub predicted_signatures: Option<PathBuf>,
     /// Output JSON.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -53,11 +82,21 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
         profiled.table.len(),
         args.min_drugs
     );
+    let signatures = signature_side(args, &profiled)?;
     let seeds: Vec<u64> = (0..args.seeds.max(1)).collect();
+    let modalities: Vec<Modality> = [
+        Modality::Structure,
+        Modality::Signature,
+        Modality::Fused,
+        Modality::FusedPredicted,
+    ]
+    .into_iter()
+    .filter(|&m| m != Modality::FusedPredicted || signatures.predicted.is_some())
+    .collect();
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new((seeds.len() * 3 * args.epochs) as u64)
+        ProgressBar::new((seeds.len() * modalities.len() * args.epochs) as u64)
     };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
@@ -67,13 +106,20 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
         epochs: args.epochs,
         ..TrainOptions::default()
     };
-    let results = run_indication_eval(&profiled, &labels, &seeds, &options, &mut |s, m, r| {
-        bar.set_message(format!("seed {s} {m:?} epoch {}", r.epoch));
-        bar.inc(1);
-    })?;
+    let results = run_indication_eval(
+        &profiled,
+        &labels,
+        &signatures,
+        &seeds,
+        &options,
+        &mut |s, m, r| {
+            bar.set_message(format!("seed {s} {m:?} epoch {}", r.epoch));
+            bar.inc(1);
+        },
+    )?;
     bar.finish_and_clear();
-    println!("{:<10} {:>14} {:>30}", "inputs", "test ROC-AUC", "per seed");
-    for modality in [Modality::Structure, Modality::Signature, Modality::Fused] {
+    println!("{:<16} {:>14} {:>30}", "inputs", "test ROC-AUC", "per seed");
+    for modality in modalities {
         let values: Vec<f64> = results
             .iter()
             .filter(|r| r.modality == modality)
@@ -84,8 +130,8 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
         let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
         let each: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
         println!(
-            "{:<10} {:>14} {:>30}",
-            format!("{modality:?}").to_lowercase(),
+            "{:<16} {:>14} {:>30}",
+            serde_json::to_value(modality)?.as_str().unwrap_or("?"),
             format!("{mean:.3}±{sd:.3}"),
             each.join(" ")
         );
@@ -94,4 +140,85 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
         std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
     }
     Ok(())
+}
+
+/// Per-compound signature inputs and the encoder the flags ask for.
+fn signature_side(
+    args: &IndicationEvalArgs,
+    profiled: &ProfiledCompounds,
+) -> anyhow::Result<SignatureSide> {
+    let table = &profiled.table;
+    let g = table.n_tasks();
+    let genes = GeneSpace::new(table.task_names.clone())?;
+    let pretrained = args
+        .encoder
+        .as_ref()
+        .map(|path| SignatureEncoderFile::load(path, &Device::flex()))
+        .transpose()?;
+    let featurizer = match &pretrained {
+        Some(file) => file.header.featurizer.clone(),
+        None => args.input.featurizer(&genes)?,
+    };
+    let featurize = |values: &[f64]| -> anyhow::Result<Vec<f32>> {
+        Ok(featurizer.featurize(&values_in(&featurizer.genes, &genes, values))?)
+    };
+    let measured: Vec<Vec<f32>> = table
+        .targets
+        .chunks(g)
+        .map(|row| featurize(&row.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()))
+        .collect::<anyhow::Result<_>>()?;
+    let predicted = match &args.predicted_signatures {
+        None => None,
+        Some(path) => {
+            let m = read_signatures(path, Layout::Rows)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let rows = profiled
+                .ids
+                .iter()
+                .map(|id| {
+                    let s = m.position(id).with_context(|| {
+                        format!("{}: no predicted signature for {id}", path.display())
+                    })?;
+                    featurize(&values_in(genes.ids(), &m.genes, m.column(s)))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Some(rows)
+        }
+    };
+    let (encoder, pretrained) = match pretrained {
+        Some(file) => (
+            Some(FeatureEncoderConfig {
+                hidden: file.header.config.hidden,
+                layers: file.header.config.layers,
+                embedding: file.header.config.embedding,
+                passthrough: 0,
+            }),
+            Some((file.net.encoder, file.header.scaling)),
+        ),
+        None => (
+            (args.encoder_embedding > 0).then_some(FeatureEncoderConfig {
+                hidden: args.encoder_hidden,
+                layers: 1,
+                embedding: args.encoder_embedding,
+                passthrough: 0,
+            }),
+            None,
+        ),
+    };
+    println!(
+        "signature input: {} values per compound ({:?}){}",
+        featurizer.len(),
+        featurizer.input,
+        match &encoder {
+            Some(e) => format!(", encoded to {} before the head", e.embedding),
+            None => String::new(),
+        }
+    );
+    Ok(SignatureSide {
+        measured,
+        predicted,
+        names: featurizer.names(),
+        encoder,
+        pretrained,
+    })
 }

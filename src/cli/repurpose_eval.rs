@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::expr::Score;
+use crate::expr::matrix::{Layout, write_matrix};
 use crate::expr::reversal_eval::{EvalConfig, EvalRow, evaluate_reversal_of};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
@@ -89,6 +90,12 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
         bar.inc(1);
     })?;
     bar.finish_and_clear();
+    let predicted_path = args.out.join("predicted_signatures.tsv");
+    write_matrix(&cv.predicted, &predicted_path, Layout::Rows)?;
+    eprintln!(
+        "wrote out-of-fold predicted signatures to {}",
+        predicted_path.display()
+    );
     let cfg = EvalConfig {
         n_genes: args.n_genes,
         scores: vec![Score::parse(&args.score)?],

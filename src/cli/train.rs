@@ -75,6 +75,9 @@ pub struct TrainArgs {
     /// Stop after this many epochs without validation improvement.
     #[arg(long)]
     pub patience: Option<usize>,
+    /// Clip each parameter's gradient to this L2 norm (off by default, as in chemprop).
+    #[arg(long)]
+    pub grad_clip: Option<f32>,
     /// Output directory (model files, metrics.json, split.csv, epochs.csv).
     #[arg(long)]
     pub out: PathBuf,
@@ -135,6 +138,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             batch_size: args.batch_size,
             seed: args.seed,
             patience: args.patience,
+            grad_clip: args.grad_clip,
             ..TrainOptions::default()
         },
         out: args.out.clone(),

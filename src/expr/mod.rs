@@ -10,6 +10,7 @@ pub mod geneset;
 pub mod genespace;
 pub mod matrix;
 pub mod normalize;
+pub mod pathway;
 pub mod query;
 pub mod ranked;
 pub mod reversal_eval;

@@ -34,10 +34,11 @@ use crate::chem::featurize::chemprop_v2_layout;
 pub const MAGIC: &[u8; 8] = b"MOLTXMDL";
 /// The format version this build writes. Version 2 added the optional `model.descriptors`
 /// header field (molecule-level descriptor features and their scaling); version 1 files are
-/// version 2 files without it.
-pub const FORMAT_VERSION: u32 = 2;
+/// version 2 files without it. Version 3 added the optional `model.feature_encoder` field
+/// (an encoder of those features, e.g. a signature encoder); version 2 files lack it.
+pub const FORMAT_VERSION: u32 = 3;
 /// Format versions this build reads.
-pub const READABLE_VERSIONS: &[u32] = &[1, 2];
+pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3];
 
 /// Per-task standardization of regression targets: `y = ŷ·sd + mean`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,16 +174,7 @@ impl Checkpoint {
             .into_record()
             .into_bytes()
             .map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(32 + header.len() + weights.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&(weights.len() as u64).to_le_bytes());
-        out.extend_from_slice(&weights);
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        Ok(out)
+        Ok(frame(MAGIC, FORMAT_VERSION, &header, &weights))
     }
 
     /// Writes the model file (through a temporary file renamed into place).
@@ -212,58 +204,11 @@ impl Checkpoint {
     /// Parses model-file bytes (`path` is used in error messages only).
     pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Self, CheckpointError> {
         let p = || path.to_path_buf();
-        let truncated = |reason: &str| CheckpointError::Truncated {
-            path: p(),
-            reason: reason.to_string(),
-        };
-        if bytes.len() < 8 || &bytes[..8] != MAGIC {
-            return Err(if bytes.len() < 8 && MAGIC.starts_with(bytes) {
-                truncated("shorter than the magic bytes")
-            } else {
-                CheckpointError::BadMagic(p())
-            });
-        }
-        let version =
-            u32::from_le_bytes(read_array(bytes, 8).ok_or_else(|| truncated("no version"))?);
-        if !READABLE_VERSIONS.contains(&version) {
-            return Err(CheckpointError::UnsupportedVersion {
-                path: p(),
-                found: version,
-                supported: READABLE_VERSIONS.to_vec(),
-            });
-        }
-        let header_len =
-            u64::from_le_bytes(read_array(bytes, 12).ok_or_else(|| truncated("no header length"))?)
-                as usize;
-        let header_end = 20usize
-            .checked_add(header_len)
-            .filter(|&e| e <= bytes.len())
-            .ok_or_else(|| truncated("header cut short"))?;
-        let weights_len = u64::from_le_bytes(
-            read_array(bytes, header_end).ok_or_else(|| truncated("no weights length"))?,
-        ) as usize;
-        let weights_start = header_end + 8;
-        let weights_end = weights_start
-            .checked_add(weights_len)
-            .filter(|&e| e + 4 <= bytes.len())
-            .ok_or_else(|| truncated("weights cut short"))?;
-        let expected = u32::from_le_bytes(
-            read_array(bytes, weights_end).ok_or_else(|| truncated("no checksum"))?,
-        );
-        let found = crc32fast::hash(&bytes[..weights_end]);
-        if found != expected {
-            return Err(CheckpointError::Corrupted {
-                path: p(),
-                found,
-                expected,
-            });
-        }
+        let (_, header_bytes, weights) = unframe(bytes, MAGIC, READABLE_VERSIONS, path)?;
         let header: CheckpointHeader =
-            serde_json::from_slice(&bytes[20..header_end]).map_err(|e| {
-                CheckpointError::BadHeader {
-                    path: p(),
-                    reason: e.to_string(),
-                }
+            serde_json::from_slice(header_bytes).map_err(|e| CheckpointError::BadHeader {
+                path: p(),
+                reason: e.to_string(),
             })?;
         let ours = chemprop_v2_layout();
         if header.feature_layout != ours {
@@ -300,16 +245,88 @@ impl Checkpoint {
             }
         }
         let weights_err = |reason: String| CheckpointError::Weights { path: p(), reason };
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(
-            bytes[weights_start..weights_end].to_vec(),
-        ))
-        .map_err(|e| weights_err(e.to_string()))?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+            .map_err(|e| weights_err(e.to_string()))?;
         let skeleton = PropertyNet::new(&header.model, &mut ChaCha8Rng::seed_from_u64(0), device);
         let net = skeleton
             .try_load_record(record)
             .map_err(|e| weights_err(e.to_string()))?;
         Ok(Checkpoint { header, net })
     }
+}
+
+/// Frames a file in the layout above: magic, version, header, weights, CRC-32.
+pub(crate) fn frame(magic: &[u8; 8], version: u32, header: &[u8], weights: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + header.len() + weights.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(&(weights.len() as u64).to_le_bytes());
+    out.extend_from_slice(weights);
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Checks magic, version, lengths and checksum of a framed file and returns its version,
+/// header bytes and weight bytes.
+pub(crate) fn unframe<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    readable: &[u32],
+    path: &Path,
+) -> Result<(u32, &'a [u8], &'a [u8]), CheckpointError> {
+    let p = || path.to_path_buf();
+    let truncated = |reason: &str| CheckpointError::Truncated {
+        path: p(),
+        reason: reason.to_string(),
+    };
+    if bytes.len() < 8 || &bytes[..8] != magic {
+        return Err(if bytes.len() < 8 && magic.starts_with(bytes) {
+            truncated("shorter than the magic bytes")
+        } else {
+            CheckpointError::BadMagic(p())
+        });
+    }
+    let version = u32::from_le_bytes(read_array(bytes, 8).ok_or_else(|| truncated("no version"))?);
+    if !readable.contains(&version) {
+        return Err(CheckpointError::UnsupportedVersion {
+            path: p(),
+            found: version,
+            supported: readable.to_vec(),
+        });
+    }
+    let header_len =
+        u64::from_le_bytes(read_array(bytes, 12).ok_or_else(|| truncated("no header length"))?)
+            as usize;
+    let header_end = 20usize
+        .checked_add(header_len)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| truncated("header cut short"))?;
+    let weights_len = u64::from_le_bytes(
+        read_array(bytes, header_end).ok_or_else(|| truncated("no weights length"))?,
+    ) as usize;
+    let weights_start = header_end + 8;
+    let weights_end = weights_start
+        .checked_add(weights_len)
+        .filter(|&e| e + 4 <= bytes.len())
+        .ok_or_else(|| truncated("weights cut short"))?;
+    let expected =
+        u32::from_le_bytes(read_array(bytes, weights_end).ok_or_else(|| truncated("no checksum"))?);
+    let found = crc32fast::hash(&bytes[..weights_end]);
+    if found != expected {
+        return Err(CheckpointError::Corrupted {
+            path: p(),
+            found,
+            expected,
+        });
+    }
+    Ok((
+        version,
+        &bytes[20..header_end],
+        &bytes[weights_start..weights_end],
+    ))
 }
 
 fn read_array<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {

@@ -60,6 +60,27 @@ pub struct ModelConfig {
     /// Molecule-level descriptors appended to the embedding before the head (none by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub descriptors: Option<DescriptorFeatures>,
+    /// A feed-forward encoder of the standardized descriptors (e.g. a signature encoder)
+    /// whose embedding replaces them before the head (none: descriptors go in as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_encoder: Option<FeatureEncoderConfig>,
+}
+
+/// Shape of the encoder applied to molecule-level features:
+/// `e = Ffn(d[..k]) ‖ d[k..]` with `k = descriptors − passthrough`, so the last `passthrough`
+/// features (e.g. a flag saying a signature was predicted, not measured) reach the head as
+/// they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureEncoderConfig {
+    /// Width of the hidden layers.
+    pub hidden: usize,
+    /// Number of hidden layers.
+    pub layers: usize,
+    /// Embedding width.
+    pub embedding: usize,
+    /// Trailing features that bypass the encoder.
+    #[serde(default)]
+    pub passthrough: usize,
 }
 
 impl ModelConfig {
@@ -79,6 +100,7 @@ impl ModelConfig {
             n_tasks,
             preactivation_skip: true,
             descriptors: None,
+            feature_encoder: None,
         }
     }
 
@@ -91,9 +113,18 @@ impl ModelConfig {
         }
     }
 
-    /// Number of descriptor features appended to the embedding.
+    /// Number of descriptor features the model reads.
     pub fn descriptor_dim(&self) -> usize {
         self.descriptors.as_ref().map_or(0, DescriptorFeatures::len)
+    }
+
+    /// Width of the feature part of the head's input: the feature encoder's embedding plus
+    /// its passthrough features, or the descriptors themselves.
+    pub fn head_feature_dim(&self) -> usize {
+        match &self.feature_encoder {
+            Some(e) => e.embedding + e.passthrough,
+            None => self.descriptor_dim(),
+        }
     }
 }
 

@@ -12,9 +12,10 @@ pub mod init;
 pub mod net;
 pub mod predict;
 pub mod signature;
+pub mod signature_file;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
-pub use config::{Aggregation, ModelConfig, ModelKind};
+pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};
 pub use net::{
     BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors, featurize,
     featurize_all, featurize_molecule, raw_descriptors,

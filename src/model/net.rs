@@ -185,13 +185,17 @@ impl BatchTensors {
     }
 }
 
-/// Encoder plus head: `head([dropout(embed(x)) ‖ descriptors])`.
+/// Encoder plus head: `head([dropout(embed(x)) ‖ f(descriptors)])`, where `f` is the feature
+/// encoder when the model has one (see [`super::FeatureEncoderConfig`]) and the identity
+/// otherwise.
 #[derive(Module, Debug)]
 pub struct PropertyNet {
     /// The D-MPNN encoder (absent for fingerprint models).
     pub encoder: Option<DmpnnEncoder>,
     /// The multitask head.
     pub head: Ffn,
+    /// Encoder of the molecule-level features (e.g. a signature encoder), if any.
+    pub feature_encoder: Option<Ffn>,
 }
 
 impl PropertyNet {
@@ -200,14 +204,49 @@ impl PropertyNet {
         let encoder = (config.kind == ModelKind::Dmpnn)
             .then(|| DmpnnEncoder::new(config, ATOM_DIM, BOND_DIM, rng, device));
         let head = Ffn::new(
-            config.embedding_dim() + config.descriptor_dim(),
+            config.embedding_dim() + config.head_feature_dim(),
             config.ffn_hidden,
             config.ffn_layers,
             config.n_tasks,
             rng,
             device,
         );
-        PropertyNet { encoder, head }
+        let feature_encoder = config.feature_encoder.as_ref().map(|e| {
+            let d_in = config.descriptor_dim().saturating_sub(e.passthrough);
+            Ffn::new(d_in, e.hidden, e.layers, e.embedding, rng, device)
+        });
+        PropertyNet {
+            encoder,
+            head,
+            feature_encoder,
+        }
+    }
+
+    /// The head's view of the standardized features: the feature encoder's (linear) embedding
+    /// with the passthrough features appended, when the model has a feature encoder.
+    fn encode_features(
+        &self,
+        config: &ModelConfig,
+        features: Tensor<2>,
+        training: bool,
+        rng: &mut ChaCha8Rng,
+    ) -> Tensor<2> {
+        let (Some(encoder), Some(shape)) = (&self.feature_encoder, &config.feature_encoder) else {
+            return features;
+        };
+        let [n, d] = features.dims();
+        let k = d.saturating_sub(shape.passthrough);
+        let encoded = encoder.forward(
+            features.clone().slice([0..n, 0..k]),
+            config.dropout,
+            training,
+            rng,
+        );
+        if k == d {
+            encoded
+        } else {
+            Tensor::cat(vec![encoded, features.slice([0..n, k..d])], 1)
+        }
     }
 
     /// Molecule embeddings: the D-MPNN readout, or the fingerprint itself.
@@ -237,11 +276,17 @@ impl PropertyNet {
         rng: &mut ChaCha8Rng,
     ) -> Result<Tensor<2>, KernelError> {
         let features = match (&input.structure, &input.descriptors) {
-            (StructureTensors::None, _) => self.embed(config, input)?,
+            (StructureTensors::None, _) => {
+                let x = self.embed(config, input)?;
+                self.encode_features(config, x, training, rng)
+            }
             (_, descriptors) => {
                 let embedding = dropout(self.embed(config, input)?, config.dropout, training, rng);
                 match descriptors {
-                    Some(d) => Tensor::cat(vec![embedding, d.clone()], 1),
+                    Some(d) => {
+                        let f = self.encode_features(config, d.clone(), training, rng);
+                        Tensor::cat(vec![embedding, f], 1)
+                    }
                     None => embedding,
                 }
             }

@@ -3,8 +3,13 @@
 //! with at least `min_drugs` profiled drugs) for compounds with a structure and a measured
 //! L1000 signature, with three inputs on the same scaffold split:
 //! - structure: the D-MPNN embedding → head;
-//! - signature: the standardized 978-gene signature → feed-forward head;
-//! - fused: `[D-MPNN embedding ‖ standardized signature]` → head (late fusion).
+//! - signature: the standardized signature (genes, pathway scores or both), through a
+//!   signature encoder when one is configured, → feed-forward head (a supervised encoder);
+//! - fused: `[D-MPNN embedding ‖ signature embedding]` → head (late fusion);
+//! - fused, predicted: the same fusion with a flag input saying whether the signature was
+//!   measured (0) or predicted from structure (1), trained on every training compound twice
+//!   (measured and predicted) and tested on predicted signatures only: what the model gives
+//!   for a compound that was never profiled.
 //!
 //! Compounds without a known indication for a disease count as negatives for it. Metrics are
 //! test ROC-AUCs averaged over the diseases with both classes in the test set.
@@ -22,7 +27,8 @@ use super::signature_job::ProfiledCompounds;
 use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
 use crate::data::reader::csv_reader;
 use crate::model::descriptors::DescriptorFeatures;
-use crate::model::{ModelConfig, ModelKind, MoleculeInput, StructureInput};
+use crate::model::ffn::Ffn;
+use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind, MoleculeInput, StructureInput};
 
 /// Generator name of measured-signature features.
 pub const SIGNATURE_FEATURES: &str = "l1000_signature";
@@ -98,6 +104,73 @@ pub enum Modality {
     Signature,
     /// Both, concatenated before the head.
     Fused,
+    /// Both, with a measured/predicted flag, tested on signatures predicted from structure.
+    FusedPredicted,
+}
+
+/// Name of the flag feature of [`Modality::FusedPredicted`].
+pub const PREDICTED_FLAG: &str = "signature_is_predicted";
+
+/// The signature side of the evaluation: per-compound encoder inputs (raw, in the order of
+/// the profiled table) and how the models read them.
+#[derive(Debug, Clone)]
+pub struct SignatureSide {
+    /// Raw inputs from measured signatures.
+    pub measured: Vec<Vec<f32>>,
+    /// Raw inputs from signatures predicted by models that never saw the compound (enables
+    /// [`Modality::FusedPredicted`]).
+    pub predicted: Option<Vec<Vec<f32>>>,
+    /// Input names (genes and/or pathways).
+    pub names: Vec<String>,
+    /// Encoder of the inputs before the head (`None`: the standardized inputs go in as
+    /// they are).
+    pub encoder: Option<FeatureEncoderConfig>,
+    /// Pretrained encoder weights and the input scaling they were trained with (`None`:
+    /// scaling fitted on each training split, weights drawn from the seed).
+    pub pretrained: Option<(Ffn, DescriptorFeatures)>,
+}
+
+impl SignatureSide {
+    /// Measured signatures as they are (the targets of the profiled table), no encoder.
+    pub fn raw_genes(profiled: &ProfiledCompounds) -> Self {
+        let g = profiled.table.n_tasks();
+        SignatureSide {
+            measured: profiled
+                .table
+                .targets
+                .chunks(g)
+                .map(<[f32]>::to_vec)
+                .collect(),
+            predicted: None,
+            names: profiled.table.task_names.clone(),
+            encoder: None,
+            pretrained: None,
+        }
+    }
+
+    /// Feature scaling (and, with `flag`, the passthrough flag appended) for a training split.
+    fn scaling(&self, train: &[&[f32]], flag: bool) -> DescriptorFeatures {
+        let mut features = match &self.pretrained {
+            Some((_, scaling)) => scaling.clone(),
+            None => {
+                let mut f = DescriptorFeatures {
+                    generator: SIGNATURE_FEATURES.into(),
+                    names: self.names.clone(),
+                    mean: Vec::new(),
+                    sd: Vec::new(),
+                };
+                f.fit(train.iter().copied());
+                f
+            }
+        };
+        if flag {
+            // The flag reaches the head as 0 (measured) or 1 (predicted).
+            features.names.push(PREDICTED_FLAG.into());
+            features.mean.push(0.0);
+            features.sd.push(1.0);
+        }
+        features
+    }
 }
 
 /// One (seed, modality) result.
@@ -113,89 +186,162 @@ pub struct IndicationResult {
     pub diseases_scored: usize,
 }
 
-/// Trains and tests the three modalities for each seed.
+/// Inputs and labels of some compounds for one modality.
+struct Part<'a> {
+    inputs: Vec<&'a MoleculeInput>,
+    labels: Vec<f32>,
+}
+
+impl Part<'_> {
+    fn labelled<'b>(&'b self, mask: &'b [bool]) -> Labelled<'b> {
+        Labelled {
+            inputs: &self.inputs,
+            targets: &self.labels,
+            mask: &mask[..self.labels.len()],
+        }
+    }
+}
+
+/// The compounds `ids` taken from each source in turn, with their labels.
+fn gather_part<'a>(
+    ids: &[usize],
+    sources: &[&'a [MoleculeInput]],
+    labels: &[f32],
+    t: usize,
+) -> Part<'a> {
+    let mut part = Part {
+        inputs: Vec::new(),
+        labels: Vec::new(),
+    };
+    for source in sources {
+        for &i in ids {
+            part.inputs.push(&source[i]);
+            part.labels.extend_from_slice(&labels[i * t..(i + 1) * t]);
+        }
+    }
+    part
+}
+
+/// Trains and tests every modality for each seed.
 pub fn run_indication_eval(
     profiled: &ProfiledCompounds,
     labels: &IndicationLabels,
+    signatures: &SignatureSide,
     seeds: &[u64],
     options: &TrainOptions,
     progress: &mut dyn FnMut(u64, Modality, &EpochRecord),
 ) -> anyhow::Result<Vec<IndicationResult>> {
     let table = &profiled.table;
-    let genes = table.n_tasks();
     let t = labels.diseases.len();
-    let mask = vec![true; labels.labels.len()];
+    let n = table.len();
+    anyhow::ensure!(
+        signatures.measured.len() == n
+            && signatures.predicted.as_ref().is_none_or(|p| p.len() == n),
+        "signature inputs for {} compounds, the table has {n}",
+        signatures.measured.len()
+    );
+    let mut modalities = vec![Modality::Structure, Modality::Signature, Modality::Fused];
+    if signatures.predicted.is_some() {
+        modalities.push(Modality::FusedPredicted);
+    }
+    let input = |i: usize, graph: bool, signature: Option<(&[Vec<f32>], f32)>| MoleculeInput {
+        structure: if graph {
+            StructureInput::Graph(table.graphs[i].clone())
+        } else {
+            StructureInput::None
+        },
+        descriptors: match signature {
+            None => Vec::new(),
+            Some((rows, flag)) => {
+                let mut v = rows[i].clone();
+                if signatures.predicted.is_some() && flag >= 0.0 {
+                    v.push(flag);
+                }
+                v
+            }
+        },
+    };
     let mut results = Vec::new();
     for &seed in seeds {
         let split = make_split(table, &SplitPlan::Scaffold([0.8, 0.1, 0.1]), seed)?;
-        for modality in [Modality::Structure, Modality::Signature, Modality::Fused] {
-            let kind = if modality == Modality::Signature {
-                ModelKind::FeaturesOnly
+        for &modality in &modalities {
+            let graph = modality != Modality::Signature;
+            let flagged = modality == Modality::FusedPredicted;
+            let measured = (modality != Modality::Structure).then(|| {
+                (
+                    signatures.measured.as_slice(),
+                    if flagged { 0.0 } else { -1.0 },
+                )
+            });
+            let predicted = signatures
+                .predicted
+                .as_deref()
+                .filter(|_| flagged)
+                .map(|p| (p, 1.0));
+            let all: Vec<MoleculeInput> = (0..n).map(|i| input(i, graph, measured)).collect();
+            let all_predicted: Vec<MoleculeInput> = match predicted {
+                Some(p) => (0..n).map(|i| input(i, true, Some(p))).collect(),
+                None => Vec::new(),
+            };
+            let (train, val, test) = if flagged {
+                (
+                    gather_part(&split.train, &[&all, &all_predicted], &labels.labels, t),
+                    gather_part(&split.val, &[&all_predicted], &labels.labels, t),
+                    gather_part(&split.test, &[&all_predicted], &labels.labels, t),
+                )
             } else {
+                (
+                    gather_part(&split.train, &[&all], &labels.labels, t),
+                    gather_part(&split.val, &[&all], &labels.labels, t),
+                    gather_part(&split.test, &[&all], &labels.labels, t),
+                )
+            };
+            let kind = if graph {
                 ModelKind::Dmpnn
+            } else {
+                ModelKind::FeaturesOnly
             };
             let mut config = ModelConfig::defaults(kind, t);
-            let inputs: Vec<MoleculeInput> = (0..table.len())
-                .map(|i| MoleculeInput {
-                    structure: match kind {
-                        ModelKind::Dmpnn => StructureInput::Graph(table.graphs[i].clone()),
-                        _ => StructureInput::None,
-                    },
-                    descriptors: if modality == Modality::Structure {
-                        Vec::new()
-                    } else {
-                        table.targets[i * genes..(i + 1) * genes].to_vec()
-                    },
-                })
-                .collect();
-            if modality != Modality::Structure {
-                let mut features = DescriptorFeatures {
-                    generator: SIGNATURE_FEATURES.into(),
-                    names: table.task_names.clone(),
-                    mean: Vec::new(),
-                    sd: Vec::new(),
-                };
-                features.fit(
-                    split
-                        .train
-                        .iter()
-                        .map(|&i| inputs[i].descriptors.as_slice()),
-                );
-                config.descriptors = Some(features);
-            }
-            let part = |ids: &[usize]| {
-                let refs: Vec<&MoleculeInput> = ids.iter().map(|&i| &inputs[i]).collect();
-                let y: Vec<f32> = ids
-                    .iter()
-                    .flat_map(|&i| labels.labels[i * t..(i + 1) * t].iter().copied())
-                    .collect();
-                (refs, y)
+            let mut options = TrainOptions {
+                seed,
+                ..options.clone()
             };
-            let ((train_in, train_y), (val_in, val_y), (test_in, test_y)) =
-                (part(&split.train), part(&split.val), part(&split.test));
+            if modality != Modality::Structure {
+                let train_rows: Vec<&[f32]> = split
+                    .train
+                    .iter()
+                    .map(|&i| signatures.measured[i].as_slice())
+                    .collect();
+                config.descriptors = Some(signatures.scaling(&train_rows, flagged));
+                config.feature_encoder = signatures.encoder.clone().map(|e| FeatureEncoderConfig {
+                    passthrough: usize::from(flagged),
+                    ..e
+                });
+                if config.feature_encoder.is_some() {
+                    options.feature_encoder_init =
+                        signatures.pretrained.as_ref().map(|(w, _)| w.clone());
+                }
+            }
+            let longest = train
+                .labels
+                .len()
+                .max(val.labels.len())
+                .max(test.labels.len());
+            let mask = vec![true; longest];
             let trained = fit(
                 &config,
                 TaskType::Classification,
                 &labels.diseases,
-                &Labelled {
-                    inputs: &train_in,
-                    targets: &train_y,
-                    mask: &mask[..train_y.len()],
-                },
-                &Labelled {
-                    inputs: &val_in,
-                    targets: &val_y,
-                    mask: &mask[..val_y.len()],
-                },
-                &TrainOptions {
-                    seed,
-                    ..options.clone()
-                },
+                &train.labelled(&mask),
+                &val.labelled(&mask),
+                &options,
                 format!("indications-seed{seed}"),
                 &mut |r| progress(seed, modality, r),
             )?;
-            let pred = trained.checkpoint.predict(&test_in, 256, &Device::flex())?;
-            let truth: Vec<f64> = test_y.iter().map(|&v| f64::from(v)).collect();
+            let pred = trained
+                .checkpoint
+                .predict(&test.inputs, 256, &Device::flex())?;
+            let truth: Vec<f64> = test.labels.iter().map(|&v| f64::from(v)).collect();
             let metrics = SplitMetrics::compute(
                 TaskType::Classification,
                 &labels.diseases,

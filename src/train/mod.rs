@@ -1,6 +1,7 @@
 //! Training: masked multitask losses, metrics, the learning-rate schedule, the training loop,
 //! and the train/evaluate jobs the CLI runs.
 
+pub mod encoder_job;
 pub mod ensemble;
 pub mod indication_job;
 pub mod job;

@@ -16,6 +16,7 @@ use super::metrics::{SplitMetrics, TaskType};
 use super::schedule::LrSchedule;
 use crate::chem::featurize::chemprop_v2_layout;
 use crate::kernel::KernelError;
+use crate::model::ffn::Ffn;
 use crate::model::predict::{forward_raw, postprocess};
 use crate::model::{
     BatchTensors, Checkpoint, CheckpointHeader, ModelConfig, MoleculeInput, PropertyNet,
@@ -54,10 +55,13 @@ pub struct TrainOptions {
     pub batch_size: usize,
     /// Seed of initialization, shuffling and dropout.
     pub seed: u64,
-    /// Per-parameter gradient L2-norm clip (`None`: no clipping).
+    /// Per-parameter gradient L2-norm clip (`None`, the default as in chemprop: no clipping).
     pub grad_clip: Option<f32>,
     /// Stop after this many epochs without validation improvement (`None`: run all epochs).
     pub patience: Option<usize>,
+    /// Starting weights of the model's feature encoder (e.g. a pretrained signature encoder);
+    /// `None`: drawn from the seed like every other weight.
+    pub feature_encoder_init: Option<Ffn>,
 }
 
 impl Default for TrainOptions {
@@ -66,8 +70,9 @@ impl Default for TrainOptions {
             epochs: 50,
             batch_size: 64,
             seed: 0,
-            grad_clip: Some(10.0),
+            grad_clip: None,
             patience: None,
+            feature_encoder_init: None,
         }
     }
 }
@@ -171,6 +176,18 @@ pub fn fit(
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut net = PropertyNet::new(model, &mut rng, &device);
+    if let Some(init) = &options.feature_encoder_init {
+        let Some(encoder) = net.feature_encoder.take() else {
+            return Err(KernelError::InvalidBatch(
+                "starting weights for a feature encoder the model does not have".into(),
+            ));
+        };
+        let record = init.clone().into_record();
+        net.feature_encoder =
+            Some(encoder.try_load_record(record).map_err(|e| {
+                KernelError::InvalidBatch(format!("pretrained feature encoder: {e}"))
+            })?);
+    }
     let scaling = (task_type == TaskType::Regression).then(|| target_scaling(train, n_tasks));
     let mut header = CheckpointHeader {
         format_version: super::super::model::checkpoint::FORMAT_VERSION,

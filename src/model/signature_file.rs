@@ -1,0 +1,146 @@
+//! Signature-encoder files: a trained [`SignatureAutoencoder`] with everything needed to apply
+//! it to a new signature: the input featurizer (gene order, pathway definitions), the
+//! standardization of its inputs and the architecture. Same framing as model files (magic
+//! `MOLTXENC`, version, JSON header, burn record, CRC-32), so the same corruption checks apply.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint::{CheckpointError, frame, unframe};
+use super::descriptors::DescriptorFeatures;
+use super::signature::{SignatureAutoencoder, SignatureEncoderConfig};
+use crate::expr::pathway::SignatureFeaturizer;
+
+/// The 8 bytes every encoder file starts with.
+pub const ENCODER_MAGIC: &[u8; 8] = b"MOLTXENC";
+/// The encoder format version this build writes and reads.
+pub const ENCODER_FORMAT_VERSION: u32 = 1;
+
+/// Everything about an encoder except its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderHeader {
+    /// File format version.
+    pub format_version: u32,
+    /// moltx version that wrote the file.
+    pub moltx_version: String,
+    /// Signature → raw input vector.
+    pub featurizer: SignatureFeaturizer,
+    /// Standardization of the raw inputs (fitted on the training signatures).
+    pub scaling: DescriptorFeatures,
+    /// Architecture.
+    pub config: SignatureEncoderConfig,
+    /// How it was trained and how well it reconstructs (free-form JSON).
+    pub metrics: serde_json::Value,
+}
+
+/// A loaded (or trained) signature encoder.
+#[derive(Debug, Clone)]
+pub struct SignatureEncoderFile {
+    /// Metadata.
+    pub header: EncoderHeader,
+    /// Weights (encoder and decoder).
+    pub net: SignatureAutoencoder,
+}
+
+impl SignatureEncoderFile {
+    /// Standardized encoder input of one signature over the featurizer's genes.
+    pub fn inputs(&self, values: &[f64]) -> Result<Vec<f32>, crate::expr::ExprError> {
+        let raw = self.header.featurizer.featurize(values)?;
+        let mut out = vec![0.0; raw.len()];
+        self.header.scaling.normalize(&raw, &mut out);
+        Ok(out)
+    }
+
+    /// Embeddings (`rows.len() × embedding`, row-major) of standardized input rows.
+    pub fn embed(&self, rows: &[Vec<f32>], device: &Device) -> Vec<f32> {
+        let d = self.header.config.input_dim;
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(flat, [rows.len(), d]), device);
+        self.net
+            .encode(
+                &self.header.config,
+                x,
+                false,
+                &mut ChaCha8Rng::seed_from_u64(0),
+            )
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap_or_default()
+    }
+
+    /// Serializes the encoder (framing as in [`super::checkpoint`]).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let header = serde_json::to_vec(&self.header).map_err(|e| e.to_string())?;
+        let weights = self
+            .net
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| e.to_string())?;
+        Ok(frame(
+            ENCODER_MAGIC,
+            ENCODER_FORMAT_VERSION,
+            &header,
+            &weights,
+        ))
+    }
+
+    /// Writes the encoder file (through a temporary file renamed into place).
+    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        let io = |source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes = self.to_bytes().map_err(|reason| CheckpointError::Weights {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads and checks an encoder file, placing its weights on `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, path, device)
+    }
+
+    /// Parses encoder-file bytes (`path` is used in error messages only).
+    pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        let p = || path.to_path_buf();
+        let (_, header, weights) = unframe(bytes, ENCODER_MAGIC, &[ENCODER_FORMAT_VERSION], path)?;
+        let bad = |reason: String| CheckpointError::BadHeader { path: p(), reason };
+        let header: EncoderHeader =
+            serde_json::from_slice(header).map_err(|e| bad(e.to_string()))?;
+        let d = header.featurizer.len();
+        if header.config.input_dim != d || header.scaling.len() != d {
+            return Err(bad(format!(
+                "the encoder reads {} inputs, its featurizer makes {d} and its scaling has {}",
+                header.config.input_dim,
+                header.scaling.len()
+            )));
+        }
+        let weights_err = |reason: String| CheckpointError::Weights { path: p(), reason };
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+            .map_err(|e| weights_err(e.to_string()))?;
+        let skeleton =
+            SignatureAutoencoder::new(&header.config, &mut ChaCha8Rng::seed_from_u64(0), device);
+        let net = skeleton
+            .try_load_record(record)
+            .map_err(|e| weights_err(e.to_string()))?;
+        Ok(SignatureEncoderFile { header, net })
+    }
+}
