@@ -44,6 +44,9 @@ pub struct TrainSignaturesArgs {
     /// Molecules per batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Weight `w` of the per-compound correlation term: loss = MSE + w·(1 − mean Pearson).
+    #[arg(long, default_value_t = 0.0)]
+    pub correlation_weight: f32,
     /// Architecture.
     #[command(flatten)]
     pub architecture: super::columns::ArchitectureArgs,
@@ -97,6 +100,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
             ensemble: 1,
             options: TrainOptions {
                 epochs: args.epochs,
+                correlation_weight: args.correlation_weight,
                 batch_size: args.batch_size,
                 ..TrainOptions::default()
             },

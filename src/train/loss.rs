@@ -19,6 +19,26 @@ pub fn bce_with_logits(logits: Tensor<2>, target: Tensor<2>) -> Tensor<2> {
     logits.clone().clamp_min(0.0) - logits * target + softplus_neg_abs
 }
 
+/// One minus the mean over rows of the Pearson correlation between a row of predictions and
+/// its row of targets, over the row's labelled entries:
+/// `L = 1 − (1/n) Σᵢ Σⱼ mᵢⱼ p̃ᵢⱼ ỹᵢⱼ / √(Σⱼ mᵢⱼ p̃ᵢⱼ² · Σⱼ mᵢⱼ ỹᵢⱼ² + ε)`, with `p̃`, `ỹ` centered
+/// on the row's labelled mean. For a structure → signature model a row is one compound's
+/// signature, so this is the per-compound Pearson the model is judged by.
+pub fn row_correlation_loss(pred: Tensor<2>, target: Tensor<2>, mask: Tensor<2>) -> Tensor<1> {
+    let [n, _] = pred.dims();
+    let count = mask.clone().sum_dim(1).clamp_min(1.0);
+    let center = |x: Tensor<2>| {
+        let x = x * mask.clone();
+        let mean = x.clone().sum_dim(1) / count.clone();
+        (x - mean) * mask.clone()
+    };
+    let (p, y) = (center(pred), center(target));
+    let cov = (p.clone() * y.clone()).sum_dim(1);
+    let var = (p.clone() * p).sum_dim(1) * (y.clone() * y).sum_dim(1);
+    let r = cov / (var + 1e-8).sqrt();
+    r.sum().neg().div_scalar(n.max(1) as f32).add_scalar(1.0)
+}
+
 /// The masked mean loss of a task type (a scalar tensor of shape `[1]`).
 pub fn masked_loss(
     task_type: TaskType,
@@ -32,4 +52,30 @@ pub fn masked_loss(
     };
     let count = mask.clone().sum().clamp_min(1.0);
     (per_element * mask).sum() / count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn t(values: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+    }
+
+    #[test]
+    fn row_correlation_loss_is_one_minus_mean_pearson_over_labelled_entries() {
+        // Row 0: prediction = 2·target + 1 (r = 1). Row 1: r = −1 on the labelled entries;
+        // its masked third entry would otherwise break the perfect anticorrelation.
+        let pred = t(vec![3.0, 5.0, 7.0, 1.0, 2.0, 9.0], [2, 3]);
+        let target = t(vec![1.0, 2.0, 3.0, 2.0, 1.0, 9.0], [2, 3]);
+        let mask = t(vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.0], [2, 3]);
+        let loss: f32 = row_correlation_loss(pred, target, mask).into_scalar();
+        assert!((loss - 1.0).abs() < 1e-5, "{loss}");
+        let pred = t(vec![3.0, 5.0, 7.0], [1, 3]);
+        let target = t(vec![1.0, 2.0, 3.0], [1, 3]);
+        let ones = t(vec![1.0; 3], [1, 3]);
+        let loss: f32 = row_correlation_loss(pred, target, ones).into_scalar();
+        assert!(loss.abs() < 1e-5, "{loss}");
+    }
 }

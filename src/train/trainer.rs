@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::loss::masked_loss;
+use super::loss::{masked_loss, row_correlation_loss};
 use super::metrics::{SplitMetrics, TaskType};
 use super::schedule::LrSchedule;
 use crate::chem::featurize::chemprop_v2_layout;
@@ -59,6 +59,9 @@ pub struct TrainOptions {
     pub grad_clip: Option<f32>,
     /// Stop after this many epochs without validation improvement (`None`: run all epochs).
     pub patience: Option<usize>,
+    /// Weight `w` of a per-row correlation term added to a regression loss,
+    /// `L = MSE + w·(1 − mean row Pearson)` on un-scaled values (0: MSE alone).
+    pub correlation_weight: f32,
     /// Starting weights of the model's feature encoder (e.g. a pretrained signature encoder);
     /// `None`: drawn from the seed like every other weight.
     pub feature_encoder_init: Option<Ffn>,
@@ -72,6 +75,7 @@ impl Default for TrainOptions {
             seed: 0,
             grad_clip: None,
             patience: None,
+            correlation_weight: 0.0,
             feature_encoder_init: None,
         }
     }
@@ -217,6 +221,16 @@ pub fn fit(
         .map(|&m| if m { 1.0 } else { 0.0 })
         .collect();
 
+    // `[1, T]` scale and shift that undo target standardization (for the correlation term).
+    let unscale = scaling.as_ref().map(|s| {
+        let row = |v: &[f64]| {
+            Tensor::<2>::from_data(
+                TensorData::new(v.iter().map(|&x| x as f32).collect(), [1, n_tasks]),
+                &device,
+            )
+        };
+        (row(&s.sd), row(&s.mean))
+    });
     let batch_size = options.batch_size.max(1);
     let steps_per_epoch = train.len().div_ceil(batch_size).max(1);
     let schedule = LrSchedule::chemprop(steps_per_epoch, options.epochs);
@@ -249,7 +263,14 @@ pub fn fit(
             let y = Tensor::<2>::from_data(TensorData::new(gather(&targets), shape), &device);
             let m = Tensor::<2>::from_data(TensorData::new(gather(&mask), shape), &device);
             let out = net.forward(model, &batch, true, &mut rng)?;
-            let loss = masked_loss(task_type, out, y, m);
+            let loss = match (&unscale, options.correlation_weight) {
+                (Some((sd, mean)), w) if w > 0.0 => {
+                    let raw = |x: Tensor<2>| x * sd.clone() + mean.clone();
+                    let r = row_correlation_loss(raw(out.clone()), raw(y.clone()), m.clone());
+                    masked_loss(task_type, out, y, m) + r.mul_scalar(w)
+                }
+                _ => masked_loss(task_type, out, y, m),
+            };
             loss_sum += f64::from(loss.clone().into_scalar::<f32>());
             batches += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &net);
