@@ -80,6 +80,22 @@ fn training_files(dir: &Path) -> (PathBuf, PathBuf) {
     (sigs, table)
 }
 
+/// Indications of the bundled drugs: "long" (SMILES over 30 characters) and "aromatic N"
+/// as disease-modifying, plus a symptomatic-only disease.
+fn write_indications(path: &Path) {
+    let mut text = String::from("doid_id\tdrugbank_id\tdisease\tdrug\tcategory\n");
+    for (i, (name, smiles)) in drugs().iter().enumerate() {
+        if smiles.len() > 30 {
+            text.push_str(&format!("D:1\tD{i:03}\tlong\t{name}\tDM\n"));
+        }
+        if smiles.contains('n') {
+            text.push_str(&format!("D:2\tD{i:03}\taromatic N\t{name}\tDM\n"));
+        }
+        text.push_str(&format!("D:3\tD{i:03}\tsymptomatic only\t{name}\tSYM\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
 fn train_model(dir: &Path) -> PathBuf {
     let (sigs, table) = training_files(dir);
     let out = dir.join("s2s");
@@ -297,18 +313,8 @@ fn indication_models_train_on_structure_signature_and_both() {
     let (sigs, table) = training_files(dir.path());
     let profiled = read_profiled(&sigs, &table, None).unwrap();
     // Two generated "diseases": long SMILES, and aromatic nitrogen.
-    let mut text = String::from("doid_id\tdrugbank_id\tdisease\tdrug\tcategory\n");
-    for (i, (name, smiles)) in drugs().iter().enumerate() {
-        if smiles.len() > 30 {
-            text.push_str(&format!("D:1\tD{i:03}\tlong\t{name}\tDM\n"));
-        }
-        if smiles.contains('n') {
-            text.push_str(&format!("D:2\tD{i:03}\taromatic N\t{name}\tDM\n"));
-        }
-        text.push_str(&format!("D:3\tD{i:03}\tsymptomatic only\t{name}\tSYM\n"));
-    }
     let path = dir.path().join("indications.tsv");
-    std::fs::write(&path, text).unwrap();
+    write_indications(&path);
     let labels = read_indications(&path, &profiled, 5).unwrap();
     assert_eq!(labels.diseases, ["aromatic N", "long"]);
     let options = TrainOptions {
@@ -393,4 +399,81 @@ fn features_only_model_trains_from_descriptors() {
     let model = Checkpoint::load(&out.join("model_0.moltx"), &Device::flex()).unwrap();
     let input = featurize(&model.header.model, "CCO").unwrap();
     assert!(model.predict(&[&input], 1, &Device::flex()).unwrap()[0].is_finite());
+}
+
+#[test]
+fn indication_eval_runs_from_the_cli_with_pathways_encoder_and_predicted_signatures() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for sub in ["expression", "repurposing"] {
+        std::fs::create_dir_all(data.join(sub)).unwrap();
+    }
+    let (sigs, table) = training_files(dir.path());
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(data.join("expression/consensi-drugbank.tsv.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&std::fs::read(&sigs).unwrap()).unwrap();
+    gz.finish().unwrap();
+    std::fs::copy(&table, data.join("expression/l1000_drugs.tsv")).unwrap();
+    write_indications(&data.join("repurposing/indications.tsv"));
+    let sets = dir.path().join("sets.gmt");
+    std::fs::write(
+        &sets,
+        "EVEN\tna\t1000\t1002\t1004\t1006\nODD\tna\t1001\t1003\t1005\t1007\n",
+    )
+    .unwrap();
+    // "Predicted" signatures: the measured ones, as a separate file.
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("moltx")
+            .unwrap()
+            .arg("indication-eval")
+            .arg("--data")
+            .arg(&data)
+            .args([
+                "--seeds",
+                "1",
+                "--epochs",
+                "2",
+                "--min-drugs",
+                "5",
+                "--quiet",
+            ])
+            .args(extra)
+            .assert()
+    };
+    let sets = sets.to_str().unwrap();
+    let sigs = sigs.to_str().unwrap();
+    let out = run(&[
+        "--input",
+        "pathways",
+        "--gene-sets",
+        sets,
+        "--min-genes",
+        "2",
+        "--encoder-embedding",
+        "4",
+        "--encoder-hidden",
+        "8",
+        "--predicted-signatures",
+        sigs,
+    ])
+    .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("2 values per compound (Pathways), encoded to 4"),
+        "{stdout}"
+    );
+    for row in ["structure", "signature", "fused ", "fused_predicted"] {
+        assert!(stdout.contains(row), "{row} missing: {stdout}");
+    }
+    // A predicted-signature file that lacks a compound is refused, naming it.
+    let partial = dir.path().join("partial.tsv");
+    let text = std::fs::read_to_string(sigs).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("D003")).collect();
+    std::fs::write(&partial, kept.join("\n")).unwrap();
+    run(&["--predicted-signatures", partial.to_str().unwrap()])
+        .failure()
+        .stderr(predicates::str::contains("no predicted signature for D003"));
 }

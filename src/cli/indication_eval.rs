@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::train_encoder::SignatureInputArgs;
 use crate::expr::GeneSpace;
 use crate::expr::matrix::{Layout, read_signatures};
+use crate::expr::pathway::SignatureInput;
 use crate::model::FeatureEncoderConfig;
 use crate::model::signature_file::SignatureEncoderFile;
 use crate::train::encoder_job::values_in;
@@ -34,7 +35,8 @@ pub struct IndicationEvalArgs {
     /// Epochs per model.
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
-    /// Signature input (genes, pathway scores or both) when no `--encoder` is given.
+    /// Signature input (genes, pathway scores or both) when no `--encoder` is given; gene sets
+    /// default to `<data>/genesets/pathways.tsv`.
     #[command(flatten)]
     pub input: SignatureInputArgs,
     /// Embedding width of a signature encoder trained with each model (0: the standardized
@@ -157,7 +159,14 @@ fn signature_side(
         .transpose()?;
     let featurizer = match &pretrained {
         Some(file) => file.header.featurizer.clone(),
-        None => args.input.featurizer(&genes)?,
+        None => {
+            // Pathway input defaults to the shared pathway collection.
+            let mut input = args.input.clone();
+            if input.input != SignatureInput::Genes && input.gene_sets.is_none() {
+                input.gene_sets = Some(args.data.join("genesets/pathways.tsv"));
+            }
+            input.featurizer(&genes)?
+        }
     };
     let featurize = |values: &[f64]| -> anyhow::Result<Vec<f32>> {
         Ok(featurizer.featurize(&values_in(&featurizer.genes, &genes, values))?)

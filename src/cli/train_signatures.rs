@@ -44,6 +44,9 @@ pub struct TrainSignaturesArgs {
     /// Molecules per batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Models per seed (different initializations); the prediction is their mean.
+    #[arg(long, default_value_t = 1)]
+    pub ensemble: usize,
     /// Weight `w` of the per-compound correlation term: loss = MSE + w·(1 − mean Pearson).
     #[arg(long, default_value_t = 0.0)]
     pub correlation_weight: f32,
@@ -97,7 +100,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
             task_type: Some(TaskType::Regression),
             split,
             seed: args.seed,
-            ensemble: 1,
+            ensemble: args.ensemble.max(1),
             options: TrainOptions {
                 epochs: args.epochs,
                 correlation_weight: args.correlation_weight,

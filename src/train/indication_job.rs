@@ -244,40 +244,36 @@ pub fn run_indication_eval(
     if signatures.predicted.is_some() {
         modalities.push(Modality::FusedPredicted);
     }
-    let input = |i: usize, graph: bool, signature: Option<(&[Vec<f32>], f32)>| MoleculeInput {
-        structure: if graph {
-            StructureInput::Graph(table.graphs[i].clone())
-        } else {
-            StructureInput::None
-        },
-        descriptors: match signature {
-            None => Vec::new(),
-            Some((rows, flag)) => {
-                let mut v = rows[i].clone();
-                if signatures.predicted.is_some() && flag >= 0.0 {
-                    v.push(flag);
+    // `signature`: the rows to read and, for the flagged fusion, the flag to append.
+    let input =
+        |i: usize, graph: bool, signature: Option<(&[Vec<f32>], Option<f32>)>| MoleculeInput {
+            structure: if graph {
+                StructureInput::Graph(table.graphs[i].clone())
+            } else {
+                StructureInput::None
+            },
+            descriptors: match signature {
+                None => Vec::new(),
+                Some((rows, flag)) => {
+                    let mut v = rows[i].clone();
+                    v.extend(flag);
+                    v
                 }
-                v
-            }
-        },
-    };
+            },
+        };
     let mut results = Vec::new();
     for &seed in seeds {
         let split = make_split(table, &SplitPlan::Scaffold([0.8, 0.1, 0.1]), seed)?;
         for &modality in &modalities {
             let graph = modality != Modality::Signature;
             let flagged = modality == Modality::FusedPredicted;
-            let measured = (modality != Modality::Structure).then(|| {
-                (
-                    signatures.measured.as_slice(),
-                    if flagged { 0.0 } else { -1.0 },
-                )
-            });
+            let measured = (modality != Modality::Structure)
+                .then(|| (signatures.measured.as_slice(), flagged.then_some(0.0)));
             let predicted = signatures
                 .predicted
                 .as_deref()
                 .filter(|_| flagged)
-                .map(|p| (p, 1.0));
+                .map(|p| (p, Some(1.0)));
             let all: Vec<MoleculeInput> = (0..n).map(|i| input(i, graph, measured)).collect();
             let all_predicted: Vec<MoleculeInput> = match predicted {
                 Some(p) => (0..n).map(|i| input(i, true, Some(p))).collect(),
