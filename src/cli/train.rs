@@ -10,7 +10,7 @@ use crate::model::descriptors::DescriptorFeatures;
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob, run_train};
 use crate::train::metrics::{SplitMetrics, TaskType};
-use crate::train::trainer::TrainOptions;
+use crate::train::trainer::{Selection, TrainOptions};
 
 /// How the data is split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +75,9 @@ pub struct TrainArgs {
     /// Stop after this many epochs without validation improvement.
     #[arg(long)]
     pub patience: Option<usize>,
+    /// What picks the kept epoch: the validation loss (chemprop) or the validation metric.
+    #[arg(long, value_enum, default_value = "loss")]
+    pub selection: Selection,
     /// Clip each parameter's gradient to this L2 norm (off by default, as in chemprop).
     #[arg(long)]
     pub grad_clip: Option<f32>,
@@ -139,6 +142,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             seed: args.seed,
             patience: args.patience,
             grad_clip: args.grad_clip,
+            selection: args.selection,
             ..TrainOptions::default()
         },
         out: args.out.clone(),

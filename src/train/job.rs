@@ -399,7 +399,7 @@ pub fn run_train(
     let mut log = std::fs::File::create(job.out.join("epochs.csv"))?;
     writeln!(
         log,
-        "model,epoch,train_loss,val_metric,lr,seconds,molecules_per_second"
+        "model,epoch,train_loss,val_metric,val_loss,lr,seconds,molecules_per_second"
     )?;
     for member in 0..job.ensemble.max(1) {
         let mut options = job.options.clone();
@@ -428,9 +428,10 @@ pub fn run_train(
         )?;
         for r in &lines {
             let val = r.val_metric.map_or(String::new(), |v| format!("{v}"));
+            let val_loss = r.val_loss.map_or(String::new(), |v| format!("{v}"));
             writeln!(
                 log,
-                "{member},{},{},{val},{},{},{}",
+                "{member},{},{},{val},{val_loss},{},{},{}",
                 r.epoch, r.train_loss, r.lr, r.seconds, r.molecules_per_second
             )?;
         }

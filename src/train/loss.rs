@@ -54,6 +54,37 @@ pub fn masked_loss(
     (per_element * mask).sum() / count
 }
 
+/// The masked mean loss of raw outputs (`n × T`, row-major) in f64, as [`masked_loss`] computes
+/// it during training: squared error against standardized targets `(y − mean)/sd` (regression,
+/// `scaling` = per-task mean and sd) or binary cross-entropy on logits (classification).
+/// `None` when no entry is labelled.
+pub fn masked_loss_f64(
+    task_type: TaskType,
+    scaling: Option<(&[f64], &[f64])>,
+    raw: &[f32],
+    targets: &[f32],
+    mask: &[bool],
+) -> Option<f64> {
+    let t = scaling.map_or(1, |(mean, _)| mean.len().max(1));
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    for (k, ((&x, &y), &m)) in raw.iter().zip(targets).zip(mask).enumerate() {
+        if !m {
+            continue;
+        }
+        let (x, y) = (f64::from(x), f64::from(y));
+        sum += match (task_type, scaling) {
+            (TaskType::Regression, Some((mean, sd))) => {
+                let z = (y - mean[k % t]) / sd[k % t];
+                (x - z).powi(2)
+            }
+            (TaskType::Regression, None) => (x - y).powi(2),
+            (TaskType::Classification, _) => x.max(0.0) - x * y + (-x.abs()).exp().ln_1p(),
+        };
+        count += 1;
+    }
+    (count > 0).then(|| sum / count as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +92,44 @@ mod tests {
 
     fn t(values: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
         Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+    }
+
+    #[test]
+    fn f64_loss_matches_the_training_loss() {
+        let raw = vec![0.3f32, -1.2, 2.0, 0.1];
+        let y = vec![1.0f32, 0.0, 1.0, 1.0];
+        let mask = [true, true, false, true];
+        let m = t(
+            mask.iter().map(|&b| f32::from(u8::from(b))).collect(),
+            [2, 2],
+        );
+        for task in [TaskType::Regression, TaskType::Classification] {
+            let expected: f32 = masked_loss(
+                task,
+                t(raw.clone(), [2, 2]),
+                t(y.clone(), [2, 2]),
+                m.clone(),
+            )
+            .into_scalar();
+            let got = masked_loss_f64(task, None, &raw, &y, &mask).unwrap();
+            assert!(
+                (got - f64::from(expected)).abs() < 1e-6,
+                "{task:?}: {got} vs {expected}"
+            );
+        }
+        // With scaling, targets are standardized first: (4 − 2)/2 = 1 = the output → loss 0.
+        let loss = masked_loss_f64(
+            TaskType::Regression,
+            Some((&[2.0], &[2.0])),
+            &[1.0],
+            &[4.0],
+            &[true],
+        );
+        assert_eq!(loss, Some(0.0));
+        assert_eq!(
+            masked_loss_f64(TaskType::Regression, None, &[1.0], &[1.0], &[false]),
+            None
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::loss::{masked_loss, row_correlation_loss};
+use super::loss::{masked_loss, masked_loss_f64, row_correlation_loss};
 use super::metrics::{SplitMetrics, TaskType};
 use super::schedule::LrSchedule;
 use crate::chem::featurize::chemprop_v2_layout;
@@ -46,6 +46,17 @@ impl Labelled<'_> {
     }
 }
 
+/// Which validation number picks the epoch whose weights are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Selection {
+    /// The training loss on the validation set (chemprop's `val_loss`): masked MSE on
+    /// standardized targets, or masked BCE.
+    Loss,
+    /// The task type's first metric, averaged over tasks (RMSE or ROC-AUC).
+    #[default]
+    Metric,
+}
+
 /// Training settings (chemprop's defaults where it has them).
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -59,6 +70,9 @@ pub struct TrainOptions {
     pub grad_clip: Option<f32>,
     /// Stop after this many epochs without validation improvement (`None`: run all epochs).
     pub patience: Option<usize>,
+    /// What picks the kept epoch (library default: the metric; `moltx train` uses the loss,
+    /// as chemprop does).
+    pub selection: Selection,
     /// Weight `w` of a per-row correlation term added to a regression loss,
     /// `L = MSE + w·(1 − mean row Pearson)` on un-scaled values (0: MSE alone).
     pub correlation_weight: f32,
@@ -75,6 +89,7 @@ impl Default for TrainOptions {
             seed: 0,
             grad_clip: None,
             patience: None,
+            selection: Selection::Metric,
             correlation_weight: 0.0,
             feature_encoder_init: None,
         }
@@ -90,6 +105,8 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Validation selection metric (RMSE or ROC-AUC mean over tasks), if defined.
     pub val_metric: Option<f64>,
+    /// Validation loss (as the training loss, without the correlation term), if defined.
+    pub val_loss: Option<f64>,
     /// Learning rate at the epoch's last step.
     pub lr: f64,
     /// Seconds spent training (not validating) this epoch.
@@ -140,8 +157,23 @@ pub fn evaluate_net(
     data: &Labelled,
     batch_size: usize,
 ) -> Result<SplitMetrics, KernelError> {
+    Ok(evaluate_with_loss(net, header, data, batch_size)?.0)
+}
+
+/// Metrics and loss (as [`masked_loss_f64`]) of a network on a labelled split.
+fn evaluate_with_loss(
+    net: &PropertyNet,
+    header: &CheckpointHeader,
+    data: &Labelled,
+    batch_size: usize,
+) -> Result<(SplitMetrics, Option<f64>), KernelError> {
     let device = Device::flex();
     let raw = forward_raw(net, &header.model, data.inputs, batch_size, &device)?;
+    let scaling = header
+        .target_scaling
+        .as_ref()
+        .map(|s| (s.mean.as_slice(), s.sd.as_slice()));
+    let loss = masked_loss_f64(header.task_type, scaling, &raw, data.targets, data.mask);
     let pred = postprocess(
         header.task_type,
         header.target_scaling.as_ref(),
@@ -149,13 +181,8 @@ pub fn evaluate_net(
         header.model.n_tasks,
     );
     let truth: Vec<f64> = data.targets.iter().map(|&v| f64::from(v)).collect();
-    Ok(SplitMetrics::compute(
-        header.task_type,
-        &header.tasks,
-        &pred,
-        &truth,
-        data.mask,
-    ))
+    let metrics = SplitMetrics::compute(header.task_type, &header.tasks, &pred, &truth, data.mask);
+    Ok((metrics, loss))
 }
 
 /// The selection metric of a split, as a value where larger is better.
@@ -280,17 +307,21 @@ pub fn fit(
         let seconds = start.elapsed().as_secs_f64();
         train_seconds += seconds;
         seen += train.len();
-        let val_metrics = if val.is_empty() {
-            None
+        let (val_metrics, val_loss) = if val.is_empty() {
+            (None, None)
         } else {
-            Some(evaluate_net(&net, &header, val, 256)?)
+            let (m, l) = evaluate_with_loss(&net, &header, val, 256)?;
+            (Some(m), l)
         };
         let val_metric = val_metrics
             .as_ref()
             .and_then(|m| m.get(task_type.metric_names()[0]));
-        let score = val_metrics
-            .as_ref()
-            .and_then(|m| selection_score(task_type, m));
+        let score = match options.selection {
+            Selection::Loss => val_loss.map(|l| -l),
+            Selection::Metric => val_metrics
+                .as_ref()
+                .and_then(|m| selection_score(task_type, m)),
+        };
         // Without a validation set (or metric), the last epoch is kept.
         let improved = score.is_none_or(|s| s > best);
         if improved {
@@ -302,6 +333,7 @@ pub fn fit(
             epoch,
             train_loss: loss_sum / batches.max(1) as f64,
             val_metric,
+            val_loss,
             lr,
             seconds,
             molecules_per_second: train.len() as f64 / seconds.max(1e-9),
