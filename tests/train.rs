@@ -461,3 +461,62 @@ fn rdkit_descriptor_features_train_save_and_screen() {
         "no row failed"
     );
 }
+
+#[test]
+fn data_parallel_batches_follow_the_full_batch_gradient_and_reproduce() {
+    let smiles: Vec<String> = drug_smiles().into_iter().take(40).collect();
+    let inputs = graph_inputs(&smiles);
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    let (atoms, aromatic) = labels(&inputs);
+    // Two tasks, every third label of the second one missing: the parts of a batch must
+    // divide by the whole batch's labelled count.
+    let y: Vec<f32> = atoms
+        .iter()
+        .zip(&aromatic)
+        .flat_map(|(&a, &b)| [a, b])
+        .collect();
+    let mask: Vec<bool> = (0..y.len()).map(|k| k % 2 == 0 || k % 3 != 0).collect();
+    let data = Labelled {
+        inputs: &refs,
+        targets: &y,
+        mask: &mask,
+    };
+    let config = small_config(ModelKind::Dmpnn, 2);
+    let run = |parts: usize| {
+        let options = TrainOptions {
+            epochs: 3,
+            batch_size: 16,
+            data_parallel: parts,
+            ..TrainOptions::default()
+        };
+        let mut losses = Vec::new();
+        let trained = fit(
+            &config,
+            TaskType::Regression,
+            &["atoms".into(), "aromatic".into()],
+            &data,
+            &data,
+            &options,
+            "dp".into(),
+            &mut |r| losses.push(r.train_loss),
+        )
+        .unwrap();
+        let pred = trained
+            .checkpoint
+            .predict(&refs, 8, &Device::flex())
+            .unwrap();
+        (losses, pred)
+    };
+    let (whole, whole_pred) = run(1);
+    let (split, split_pred) = run(3);
+    for (a, b) in whole.iter().zip(&split) {
+        assert!(
+            (a - b).abs() < 1e-4 * a.abs().max(1.0),
+            "losses {whole:?} vs {split:?}"
+        );
+    }
+    for (a, b) in whole_pred.iter().zip(&split_pred) {
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+    }
+    assert_eq!(run(3), (split, split_pred), "same split, same numbers");
+}

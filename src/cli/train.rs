@@ -75,6 +75,11 @@ pub struct TrainArgs {
     /// Stop after this many epochs without validation improvement.
     #[arg(long)]
     pub patience: Option<usize>,
+    /// Split each batch into this many parts trained side by side on separate threads
+    /// (0: one per thread; 1: off). Results depend on it: keep the thread count fixed to
+    /// reproduce a model.
+    #[arg(long, default_value_t = 0)]
+    pub data_parallel: usize,
     /// What picks the kept epoch: the validation loss (chemprop) or the validation metric.
     #[arg(long, value_enum, default_value = "loss")]
     pub selection: Selection,
@@ -143,6 +148,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             patience: args.patience,
             grad_clip: args.grad_clip,
             selection: args.selection,
+            data_parallel: args.data_parallel,
             ..TrainOptions::default()
         },
         out: args.out.clone(),

@@ -39,6 +39,23 @@ pub fn row_correlation_loss(pred: Tensor<2>, target: Tensor<2>, mask: Tensor<2>)
     r.sum().neg().div_scalar(n.max(1) as f32).add_scalar(1.0)
 }
 
+/// The masked loss summed over a part of a batch and divided by the labelled count of the
+/// whole batch: summing this over disjoint parts gives [`masked_loss`] of the whole batch
+/// (used to split a batch across threads).
+pub fn masked_loss_part(
+    task_type: TaskType,
+    pred: Tensor<2>,
+    target: Tensor<2>,
+    mask: Tensor<2>,
+    batch_count: f32,
+) -> Tensor<1> {
+    let per_element = match task_type {
+        TaskType::Regression => squared_error(pred, target),
+        TaskType::Classification => bce_with_logits(pred, target),
+    };
+    (per_element * mask).sum().div_scalar(batch_count.max(1.0))
+}
+
 /// The masked mean loss of a task type (a scalar tensor of shape `[1]`).
 pub fn masked_loss(
     task_type: TaskType,

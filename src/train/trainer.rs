@@ -4,14 +4,15 @@
 use std::time::Instant;
 
 use burn::grad_clipping::GradientClippingConfig;
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
-use super::loss::{masked_loss, masked_loss_f64, row_correlation_loss};
+use super::loss::{masked_loss, masked_loss_f64, masked_loss_part, row_correlation_loss};
 use super::metrics::{SplitMetrics, TaskType};
 use super::schedule::LrSchedule;
 use crate::chem::featurize::chemprop_v2_layout;
@@ -70,6 +71,10 @@ pub struct TrainOptions {
     pub grad_clip: Option<f32>,
     /// Stop after this many epochs without validation improvement (`None`: run all epochs).
     pub patience: Option<usize>,
+    /// Parts each batch is split into, trained side by side on separate threads with their
+    /// gradients summed (0: one per rayon thread; 1: the whole batch at once). The result
+    /// depends on this number, so keep the thread count fixed to reproduce a model.
+    pub data_parallel: usize,
     /// What picks the kept epoch (library default: the metric; `moltx train` uses the loss,
     /// as chemprop does).
     pub selection: Selection,
@@ -90,6 +95,7 @@ impl Default for TrainOptions {
             grad_clip: None,
             patience: None,
             selection: Selection::Metric,
+            data_parallel: 0,
             correlation_weight: 0.0,
             feature_encoder_init: None,
         }
@@ -185,6 +191,33 @@ fn evaluate_with_loss(
     Ok((metrics, loss))
 }
 
+/// `a + b` per parameter of `net` (a parameter missing from one side keeps the other's).
+fn sum_gradients(
+    net: &PropertyNet,
+    mut a: GradientsParams,
+    mut b: GradientsParams,
+) -> GradientsParams {
+    struct Sum<'a> {
+        a: &'a mut GradientsParams,
+        b: &'a mut GradientsParams,
+    }
+    impl ModuleVisitor for Sum<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let sum = match (self.a.remove::<D>(param.id), self.b.remove::<D>(param.id)) {
+                (Some(x), Some(y)) => x + y,
+                (Some(x), None) | (None, Some(x)) => x,
+                (None, None) => return,
+            };
+            self.a.register(param.id, sum);
+        }
+    }
+    net.visit(&mut Sum {
+        a: &mut a,
+        b: &mut b,
+    });
+    a
+}
+
 /// The selection metric of a split, as a value where larger is better.
 fn selection_score(task_type: TaskType, m: &SplitMetrics) -> Option<f64> {
     let v = m.get(task_type.metric_names()[0])?;
@@ -267,6 +300,13 @@ pub fn fit(
     }
     let mut optim = adam.init();
 
+    let shards = match options.data_parallel {
+        0 => rayon::current_num_threads(),
+        n => n,
+    };
+    // Dropout seeds of data-parallel parts: a stream of their own, so that splitting batches
+    // leaves the shuffling (drawn from `rng`) unchanged.
+    let mut part_seeds = ChaCha8Rng::seed_from_u64(options.seed ^ 0x9e37_79b9_7f4a_7c15);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut epochs = Vec::with_capacity(options.epochs);
     let (mut best, mut best_epoch, mut best_net) = (f64::NEG_INFINITY, 0usize, net.clone());
@@ -278,29 +318,79 @@ pub fn fit(
         let mut lr = schedule.at(step);
         for chunk in order.chunks(batch_size) {
             lr = schedule.at(step);
-            let inputs: Vec<&MoleculeInput> = chunk.iter().map(|&i| train.inputs[i]).collect();
-            let batch = BatchTensors::new(&inputs, model, &device)?;
-            let gather = |src: &[f32]| -> Vec<f32> {
-                chunk
+            let gather = |part: &[usize], src: &[f32]| -> Tensor<2> {
+                let values: Vec<f32> = part
                     .iter()
                     .flat_map(|&i| src[i * n_tasks..(i + 1) * n_tasks].iter().copied())
-                    .collect()
+                    .collect();
+                Tensor::from_data(TensorData::new(values, [part.len(), n_tasks]), &device)
             };
-            let shape = [chunk.len(), n_tasks];
-            let y = Tensor::<2>::from_data(TensorData::new(gather(&targets), shape), &device);
-            let m = Tensor::<2>::from_data(TensorData::new(gather(&mask), shape), &device);
-            let out = net.forward(model, &batch, true, &mut rng)?;
-            let loss = match (&unscale, options.correlation_weight) {
-                (Some((sd, mean)), w) if w > 0.0 => {
-                    let raw = |x: Tensor<2>| x * sd.clone() + mean.clone();
-                    let r = row_correlation_loss(raw(out.clone()), raw(y.clone()), m.clone());
-                    masked_loss(task_type, out, y, m) + r.mul_scalar(w)
+            // The loss of `part`, as a share of the whole batch's loss.
+            let part_loss = |net: &PropertyNet,
+                             part: &[usize],
+                             rng: &mut ChaCha8Rng,
+                             whole: Option<f32>|
+             -> Result<Tensor<1>, KernelError> {
+                let inputs: Vec<&MoleculeInput> = part.iter().map(|&i| train.inputs[i]).collect();
+                let batch = BatchTensors::new(&inputs, model, &device)?;
+                let (y, m) = (gather(part, &targets), gather(part, &mask));
+                let out = net.forward(model, &batch, true, rng)?;
+                let share = part.len() as f32 / chunk.len() as f32;
+                let correlation = match (&unscale, options.correlation_weight) {
+                    (Some((sd, mean)), w) if w > 0.0 => {
+                        let raw = |x: Tensor<2>| x * sd.clone() + mean.clone();
+                        let r = row_correlation_loss(raw(out.clone()), raw(y.clone()), m.clone());
+                        Some(r.mul_scalar(w * share))
+                    }
+                    _ => None,
+                };
+                let loss = match whole {
+                    Some(count) => masked_loss_part(task_type, out, y, m, count),
+                    None => masked_loss(task_type, out, y, m),
+                };
+                Ok(match correlation {
+                    Some(c) => loss + c,
+                    None => loss,
+                })
+            };
+            let grads = if shards <= 1 || chunk.len() < 2 * shards {
+                let loss = part_loss(&net, chunk, &mut rng, None)?;
+                loss_sum += f64::from(loss.clone().into_scalar::<f32>());
+                GradientsParams::from_grads(loss.backward(), &net)
+            } else {
+                // Data parallel: contiguous parts of the batch on separate threads, each on a
+                // fork of the network (its own autodiff graph, same parameter ids) with its own
+                // dropout stream; gradients summed in part order (deterministic for a given
+                // thread count).
+                let count = chunk
+                    .iter()
+                    .map(|&i| mask[i * n_tasks..(i + 1) * n_tasks].iter().sum::<f32>())
+                    .sum::<f32>();
+                let seeds: Vec<u64> = (0..shards).map(|_| part_seeds.random()).collect();
+                let parts: Vec<&[usize]> = chunk.chunks(chunk.len().div_ceil(shards)).collect();
+                let results: Vec<Result<(GradientsParams, f32), KernelError>> = parts
+                    .par_iter()
+                    .zip(seeds)
+                    .map(|(part, seed)| {
+                        let replica = net.clone().fork(&device);
+                        let mut part_rng = ChaCha8Rng::seed_from_u64(seed);
+                        let loss = part_loss(&replica, part, &mut part_rng, Some(count))?;
+                        let value = loss.clone().into_scalar::<f32>();
+                        Ok((
+                            GradientsParams::from_grads(loss.backward(), &replica),
+                            value,
+                        ))
+                    })
+                    .collect();
+                let mut total = GradientsParams::new();
+                for result in results {
+                    let (grads, value) = result?;
+                    loss_sum += f64::from(value);
+                    total = sum_gradients(&net, total, grads);
                 }
-                _ => masked_loss(task_type, out, y, m),
+                total
             };
-            loss_sum += f64::from(loss.clone().into_scalar::<f32>());
             batches += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
             net = optim.step(lr, net, grads);
             step += 1;
         }
