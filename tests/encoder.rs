@@ -239,32 +239,22 @@ fn feature_encoder_models_round_trip_and_start_from_given_weights() {
     );
 
     // Starting weights of the wrong shape, or for a model without an encoder, are errors.
-    let wide = descriptor_model(Some(FeatureEncoderConfig { hidden: 5, ..shape }));
-    assert!(
+    let refused = |config: &ModelConfig| {
         fit(
-            &wide,
+            config,
             TaskType::Regression,
             &tasks,
             &data,
             &data,
             &start,
             "h".into(),
-            &mut |_| {}
+            &mut |_| {},
         )
         .is_err()
-    );
-    let plain = descriptor_model(None);
-    assert!(
-        fit(
-            &plain,
-            TaskType::Regression,
-            &tasks,
-            &data,
-            &data,
-            &start,
-            "h".into(),
-            &mut |_| {}
-        )
-        .is_err()
-    );
+    };
+    assert!(refused(&descriptor_model(Some(FeatureEncoderConfig {
+        hidden: 5,
+        ..shape
+    }))));
+    assert!(refused(&descriptor_model(None)));
 }

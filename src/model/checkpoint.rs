@@ -179,26 +179,12 @@ impl Checkpoint {
 
     /// Writes the model file (through a temporary file renamed into place).
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
-        let io = |source| CheckpointError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bytes = self.to_bytes().map_err(|reason| CheckpointError::Weights {
-            path: path.to_path_buf(),
-            reason,
-        })?;
-        let tmp = path.with_extension("moltx.tmp");
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        write_file(path, self.to_bytes())
     }
 
     /// Reads and checks a model file, placing its weights on `device`.
     pub fn load(path: &Path, device: &Device) -> Result<Self, CheckpointError> {
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_bytes(&bytes, path, device)
+        Self::from_bytes(&read_file(path)?, path, device)
     }
 
     /// Parses model-file bytes (`path` is used in error messages only).
@@ -253,6 +239,32 @@ impl Checkpoint {
             .map_err(|e| weights_err(e.to_string()))?;
         Ok(Checkpoint { header, net })
     }
+}
+
+/// Writes serialized bytes through a temporary file renamed into place.
+pub(crate) fn write_file(
+    path: &Path,
+    bytes: Result<Vec<u8>, String>,
+) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = bytes.map_err(|reason| CheckpointError::Weights {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let tmp = path.with_extension("moltx.tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Reads a whole file, naming it on failure.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Frames a file in the layout above: magic, version, header, weights, CRC-32.

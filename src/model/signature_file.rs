@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{CheckpointError, frame, unframe};
+use super::checkpoint::{CheckpointError, frame, read_file, unframe, write_file};
 use super::descriptors::DescriptorFeatures;
 use super::signature::{SignatureAutoencoder, SignatureEncoderConfig};
 use crate::expr::pathway::SignatureFeaturizer;
@@ -96,26 +96,12 @@ impl SignatureEncoderFile {
 
     /// Writes the encoder file (through a temporary file renamed into place).
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
-        let io = |source| CheckpointError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bytes = self.to_bytes().map_err(|reason| CheckpointError::Weights {
-            path: path.to_path_buf(),
-            reason,
-        })?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        write_file(path, self.to_bytes())
     }
 
     /// Reads and checks an encoder file, placing its weights on `device`.
     pub fn load(path: &Path, device: &Device) -> Result<Self, CheckpointError> {
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_bytes(&bytes, path, device)
+        Self::from_bytes(&read_file(path)?, path, device)
     }
 
     /// Parses encoder-file bytes (`path` is used in error messages only).
