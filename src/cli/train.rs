@@ -197,7 +197,20 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 /// Prints a split's mean metrics and tasks whose metrics were undefined.
 pub fn print_metrics(name: &str, m: &SplitMetrics) {
     let means: Vec<String> = m.mean.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
-    println!("{name:<10} {}", means.join("  "));
+    let pooled: Vec<String> = m
+        .pooled
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.4}"))
+        .collect();
+    if pooled.is_empty() {
+        println!("{name:<10} {}", means.join("  "));
+    } else {
+        println!(
+            "{name:<10} {}  (mean over tasks; pooled over tasks as chemprop reports: {})",
+            means.join("  "),
+            pooled.join("  ")
+        );
+    }
     for (task, names) in &m.undefined {
         println!(
             "           {task}: {} undefined (no labels or one class)",

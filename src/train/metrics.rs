@@ -76,6 +76,10 @@ pub struct SplitMetrics {
     /// Task → metric names that were undefined for it (no labels, or one class).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub undefined: BTreeMap<String, Vec<String>>,
+    /// Classification only: ROC-AUC and PRC-AUC over every labelled (molecule, task) pair
+    /// pooled into one ranking, which is what chemprop 2.x reports as `roc` and `prc`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pooled: BTreeMap<String, f64>,
 }
 
 impl SplitMetrics {
@@ -120,6 +124,20 @@ impl SplitMetrics {
             .into_iter()
             .map(|(k, (s, n))| (k, s / n as f64))
             .collect();
+        if task_type == TaskType::Classification {
+            let (mut p, mut y) = (Vec::new(), Vec::new());
+            for (k, &m) in mask.iter().enumerate().take(pred.len()) {
+                if m {
+                    p.push(pred[k]);
+                    y.push(truth[k]);
+                }
+            }
+            for name in ["roc_auc", "prc_auc"] {
+                if let Some(v) = metric(name, &p, &y).filter(|v| v.is_finite()) {
+                    out.pooled.insert(name.to_string(), v);
+                }
+            }
+        }
         out
     }
 
@@ -168,5 +186,21 @@ mod tests {
         assert_eq!(m.get("roc_auc"), Some(1.0));
         assert!(m.undefined["b"].contains(&"roc_auc".to_string()));
         assert!(m.mean.values().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn pooled_auc_ranks_all_labelled_pairs_together() {
+        let tasks = vec!["a".to_string(), "b".to_string()];
+        // Rows (a, b): (0.9, 0.2), (0.6, 0.7), (0.95, ·); labels (1, 0), (0, 1), (0, ·).
+        let pred = [0.9, 0.2, 0.6, 0.7, 0.95, 0.4];
+        let truth = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        let mask = [true, true, true, true, true, false];
+        let m = SplitMetrics::compute(TaskType::Classification, &tasks, &pred, &truth, &mask);
+        // Task a: positive 0.9 vs negatives 0.6, 0.95 → 1/2; task b: 0.7 vs 0.2 → 1.
+        assert_eq!(m.get("roc_auc"), Some(0.75));
+        // Pooled: positives 0.9, 0.7 vs negatives 0.2, 0.6, 0.95 → (2 + 2)/6.
+        assert!((m.pooled["roc_auc"] - 4.0 / 6.0).abs() < 1e-12);
+        let r = SplitMetrics::compute(TaskType::Regression, &tasks, &pred, &truth, &mask);
+        assert!(r.pooled.is_empty());
     }
 }
