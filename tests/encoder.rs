@@ -214,17 +214,19 @@ fn feature_encoder_models_round_trip_and_start_from_given_weights() {
         feature_encoder_init: Some(given.clone()),
         ..TrainOptions::default()
     };
-    let kept = fit(
-        &config,
-        TaskType::Regression,
-        &tasks,
-        &data,
-        &data,
-        &start,
-        "h".into(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let fit_from_start = |config: &ModelConfig| {
+        fit(
+            config,
+            TaskType::Regression,
+            &tasks,
+            &data,
+            &data,
+            &start,
+            "h".into(),
+            &mut |_| {},
+        )
+    };
+    let kept = fit_from_start(&config).unwrap();
     let weights = |f: &moltx::model::ffn::Ffn| -> Vec<f32> {
         f.layers[0]
             .weight
@@ -239,19 +241,7 @@ fn feature_encoder_models_round_trip_and_start_from_given_weights() {
     );
 
     // Starting weights of the wrong shape, or for a model without an encoder, are errors.
-    let refused = |config: &ModelConfig| {
-        fit(
-            config,
-            TaskType::Regression,
-            &tasks,
-            &data,
-            &data,
-            &start,
-            "h".into(),
-            &mut |_| {},
-        )
-        .is_err()
-    };
+    let refused = |config: &ModelConfig| fit_from_start(config).is_err();
     assert!(refused(&descriptor_model(Some(FeatureEncoderConfig {
         hidden: 5,
         ..shape
