@@ -2,7 +2,8 @@
 //! scores on the shared real data (six disease signatures × 1,170 compounds).
 
 use crate::expr::connectivity::{Score, ScoreParams};
-use crate::expr::reversal_eval::{EvalConfig, evaluate_reversal};
+use crate::expr::matrix::{Layout, read_matrix};
+use crate::expr::reversal_eval::{EvalConfig, evaluate_reversal_of};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -24,6 +25,14 @@ pub struct ConnectEvalArgs {
     /// XSum: number of top and bottom reference genes.
     #[arg(long, default_value_t = 100)]
     pub xsum_n: usize,
+    /// Signatures to rank (one row per DrugBank compound, genes as columns, e.g. the
+    /// `predicted_signatures.tsv` of `repurpose-eval`); default: the measured consensus
+    /// signatures of the data folder.
+    #[arg(long)]
+    pub signatures: Option<PathBuf>,
+    /// Score only these (a comma-separated list of ks, wtcs, tau, xsum, cosine); default all.
+    #[arg(long, value_delimiter = ',')]
+    pub scores: Vec<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -42,16 +51,30 @@ pub fn run(args: &ConnectEvalArgs) -> anyhow::Result<()> {
             d
         }
     };
+    let scores = if args.scores.is_empty() {
+        Score::ALL.to_vec()
+    } else {
+        args.scores
+            .iter()
+            .map(|s| Score::parse(s))
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let cfg = EvalConfig {
         n_genes: args.n_genes,
-        scores: Score::ALL.to_vec(),
+        scores,
         permutations: args.permutations,
         seed: args.seed,
         params: ScoreParams {
             xsum_n: args.xsum_n,
         },
     };
-    let rows = evaluate_reversal(&data, &cfg)
+    let signatures = args
+        .signatures
+        .clone()
+        .unwrap_or_else(|| data.join("expression/consensi-drugbank.tsv.gz"));
+    let matrix = read_matrix(&signatures, Layout::Rows)
+        .with_context(|| format!("reading {}", signatures.display()))?;
+    let rows = evaluate_reversal_of(&matrix, &data, &cfg)
         .with_context(|| format!("evaluating on {}", data.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -75,6 +98,25 @@ pub fn run(args: &ConnectEvalArgs) -> anyhow::Result<()> {
             r.prevalence,
             r.ap_null.mean,
             r.ap_null.sd
+        );
+    }
+    for score in &cfg.scores {
+        let rows: Vec<_> = rows.iter().filter(|r| r.score == score.name()).collect();
+        let n = rows.len().max(1) as f64;
+        let mean = rows.iter().map(|r| r.auc).sum::<f64>() / n;
+        // Random rankings: each disease's AUC has its permutation sd; the mean has sd √(Σsd²)/n.
+        let sd = rows
+            .iter()
+            .map(|r| r.auc_null.sd.powi(2))
+            .sum::<f64>()
+            .sqrt()
+            / n;
+        println!(
+            "{:<9} mean AUC over {} diseases {:.3}; random 0.5 ± {:.3} (95%)",
+            score.name(),
+            rows.len(),
+            mean,
+            1.96 * sd
         );
     }
     Ok(())

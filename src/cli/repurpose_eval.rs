@@ -7,15 +7,25 @@ use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::train_signatures::NeighborArgs;
 use crate::expr::Score;
 use crate::expr::matrix::{Layout, write_matrix};
 use crate::expr::reversal_eval::{EvalConfig, EvalRow, evaluate_reversal_of};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
-use crate::train::signature_cv::cross_validated_signatures;
+use crate::train::signature_cv::{cross_validated_neighbor_signatures, cross_validated_signatures};
 use crate::train::signature_job::read_profiled;
 use crate::train::trainer::TrainOptions;
+
+/// Which structure → signature model predicts the held-out folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FoldModel {
+    /// D-MPNN trained per fold.
+    Dmpnn,
+    /// Similarity-weighted nearest neighbours per fold.
+    Neighbors,
+}
 
 /// Flags of `moltx repurpose-eval`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +33,12 @@ pub struct RepurposeEvalArgs {
     /// The shared data folder.
     #[arg(long, default_value = "../shared/data")]
     pub data: PathBuf,
+    /// Structure → signature model of the folds: the D-MPNN, or nearest neighbours.
+    #[arg(long, value_enum, default_value = "dmpnn")]
+    pub model: FoldModel,
+    /// Nearest-neighbour model (with `--model neighbors`).
+    #[command(flatten)]
+    pub neighbors: NeighborArgs,
     /// Scaffold folds.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
@@ -73,23 +89,36 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
         },
         out: args.out.clone(),
     };
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new((args.folds * args.epochs) as u64)
+    let cv = match args.model {
+        FoldModel::Neighbors => cross_validated_neighbor_signatures(
+            &data,
+            args.neighbors.config(),
+            args.folds,
+            args.seed,
+        )?,
+        FoldModel::Dmpnn => {
+            let bar = if args.quiet {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new((args.folds * args.epochs) as u64)
+            };
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let cv = cross_validated_signatures(&data, &job, args.folds, &mut |fold, r| {
+                bar.set_message(format!(
+                    "fold {fold} epoch {} loss {:.4}",
+                    r.epoch, r.train_loss
+                ));
+                bar.inc(1);
+            })?;
+            bar.finish_and_clear();
+            cv
+        }
     };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let cv = cross_validated_signatures(&data, &job, args.folds, &mut |fold, r| {
-        bar.set_message(format!(
-            "fold {fold} epoch {} loss {:.4}",
-            r.epoch, r.train_loss
-        ));
-        bar.inc(1);
-    })?;
-    bar.finish_and_clear();
     let predicted_path = args.out.join("predicted_signatures.tsv");
     write_matrix(&cv.predicted, &predicted_path, Layout::Rows)?;
     eprintln!(

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train::SplitKind;
+use crate::model::neighbors::NeighborConfig;
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
@@ -13,6 +14,39 @@ use crate::train::signature_job::{
     SignatureJob, SignatureMetrics, read_profiled, run_signature_job,
 };
 use crate::train::trainer::TrainOptions;
+
+/// Which structure → signature models to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignatureModels {
+    /// The D-MPNN network (and its shuffled-structure baseline).
+    Dmpnn,
+    /// Similarity-weighted nearest neighbours over Morgan fingerprints (seconds).
+    Neighbors,
+    /// Both, on the same splits.
+    Both,
+}
+
+/// Flags of the nearest-neighbour structure → signature model.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NeighborArgs {
+    /// Neighbours per prediction.
+    #[arg(long, default_value_t = 50)]
+    pub neighbors_k: usize,
+    /// Exponent of the Tanimoto similarity weights.
+    #[arg(long, default_value_t = 3.0)]
+    pub neighbors_power: f64,
+}
+
+impl NeighborArgs {
+    /// The model configuration (Morgan radius 2, 2048 bits).
+    pub fn config(&self) -> NeighborConfig {
+        NeighborConfig {
+            k: self.neighbors_k.max(1),
+            power: self.neighbors_power,
+            ..NeighborConfig::default()
+        }
+    }
+}
 
 /// Flags of `moltx train-signatures`.
 #[derive(Debug, clap::Args)]
@@ -56,6 +90,12 @@ pub struct TrainSignaturesArgs {
     /// k of the top-k up/down gene precision.
     #[arg(long, default_value_t = 100)]
     pub top_k: usize,
+    /// Models to fit and compare.
+    #[arg(long, value_enum, default_value = "both")]
+    pub model: SignatureModels,
+    /// Nearest-neighbour model.
+    #[command(flatten)]
+    pub neighbors: NeighborArgs,
     /// Skip the shuffled-structure baseline (halves the time).
     #[arg(long)]
     pub no_shuffled_baseline: bool,
@@ -110,11 +150,17 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
             out: args.out.clone(),
         },
         n_seeds: args.seeds,
+        network: args.model != SignatureModels::Neighbors,
         shuffled_baseline: !args.no_shuffled_baseline,
+        neighbors: (args.model != SignatureModels::Dmpnn).then(|| args.neighbors.config()),
         top_k: args.top_k,
     };
     std::fs::create_dir_all(&args.out)?;
-    let runs = args.seeds.max(1) * if args.no_shuffled_baseline { 1 } else { 2 };
+    let runs = if args.model == SignatureModels::Neighbors {
+        0
+    } else {
+        args.seeds.max(1) * if args.no_shuffled_baseline { 1 } else { 2 }
+    };
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -132,7 +178,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
     let k = report.top_k;
     println!(
         "test compounds per seed: {}",
-        report.seeds.first().map_or(0, |s| s.model.n)
+        report.seeds.first().map_or(0, |s| s.mean_signature.n)
     );
     println!(
         "{:<24} {:>9} {:>12} {:>14}",
@@ -164,17 +210,74 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
         |f: &dyn Fn(&crate::train::signature_job::SeedComparison) -> Option<SignatureMetrics>| {
             report.seeds.iter().filter_map(f).collect::<Vec<_>>()
         };
-    line("structure → signature", &pick(&|s| Some(s.model)));
-    line(
-        "mean training signature",
-        &pick(&|s| Some(s.mean_signature)),
-    );
-    let shuffled = pick(&|s| s.shuffled_structures);
-    if !shuffled.is_empty() {
-        line("shuffled structures", &shuffled);
+    let rows: [(&str, Vec<SignatureMetrics>); 5] = [
+        ("D-MPNN", pick(&|s| s.model)),
+        ("D-MPNN, shuffled", pick(&|s| s.shuffled_structures)),
+        (
+            "neighbours",
+            pick(&|s| s.neighbors.as_ref().map(|n| n.metrics)),
+        ),
+        (
+            "neighbours, shuffled",
+            pick(&|s| s.neighbors.as_ref().map(|n| n.shuffled)),
+        ),
+        ("mean training signature", pick(&|s| Some(s.mean_signature))),
+    ];
+    for (name, metrics) in &rows {
+        if !metrics.is_empty() {
+            line(name, metrics);
+        }
+    }
+    // Paired per seed: how far each model is above the better of the two baselines.
+    for (name, model, shuffled) in [
+        ("D-MPNN", &rows[0].1, &rows[1].1),
+        ("neighbours", &rows[2].1, &rows[3].1),
+    ] {
+        if model.is_empty() {
+            continue;
+        }
+        let margins: Vec<f64> = model
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mean_baseline = rows[4].1[i].pearson;
+                let best = shuffled
+                    .get(i)
+                    .map_or(mean_baseline, |b| b.pearson.max(mean_baseline));
+                m.pearson - best
+            })
+            .collect();
+        let n = margins.len() as f64;
+        let mean = margins.iter().sum::<f64>() / n;
+        let sd_model = {
+            let mu = model.iter().map(|m| m.pearson).sum::<f64>() / n;
+            (model.iter().map(|m| (m.pearson - mu).powi(2)).sum::<f64>() / n).sqrt()
+        };
+        println!(
+            "{name}: Pearson − better baseline, paired per seed: {mean:+.4} (per seed {}); \
+             seed-to-seed sd of the model {sd_model:.4}",
+            margins
+                .iter()
+                .map(|m| format!("{m:+.4}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let shrinkage: Vec<String> = report
+        .seeds
+        .iter()
+        .filter_map(|s| s.neighbors.as_ref())
+        .map(|n| format!("{:.1}", n.shrinkage))
+        .collect();
+    if !shrinkage.is_empty() {
+        println!(
+            "neighbour shrinkage α per seed (leave-one-out): {}",
+            shrinkage.join(" ")
+        );
     }
     println!(
-        "wrote {} (seed_<s>/model_0.moltx per seed, signature_metrics.json)",
+        "wrote {} (per seed: seed_<s>/model_0.moltx, seed_<s>/neighbors/neighbors.moltx; \
+         signature_metrics.json)",
         args.out.display()
     );
     Ok(())

@@ -9,10 +9,12 @@ use burn::tensor::Device;
 
 use super::ensemble::{ensemble_predict, load_ensemble};
 use super::job::{SplitPlan, TrainJob, make_split, run_train, table_inputs};
-use super::signature_job::ProfiledCompounds;
+use super::signature_job::{ProfiledCompounds, fit_neighbors, morgan_fingerprints};
 use super::trainer::EpochRecord;
+use crate::chem::Fingerprint;
 use crate::expr::{GeneSpace, MetaTable, SignatureMatrix};
 use crate::model::MoleculeInput;
+use crate::model::neighbors::NeighborConfig;
 
 /// Measured and cross-validated predicted signatures of the same compounds.
 #[derive(Debug, Clone)]
@@ -47,6 +49,40 @@ pub fn cross_validated_signatures(
             predicted[i * g..(i + 1) * g].copy_from_slice(&mean[t * g..(t + 1) * g]);
         }
     }
+    into_matrices(data, predicted)
+}
+
+/// [`cross_validated_signatures`] with the nearest-neighbour model: per fold, fitted on every
+/// compound outside the held-out fold (`k` scaffold folds, `seed`), nothing written to disk.
+pub fn cross_validated_neighbor_signatures(
+    data: &ProfiledCompounds,
+    config: NeighborConfig,
+    k: usize,
+    seed: u64,
+) -> anyhow::Result<CrossValidatedSignatures> {
+    let table = &data.table;
+    let g = table.n_tasks();
+    let fps = morgan_fingerprints(&table.smiles, &config)?;
+    let mut predicted = vec![f64::NAN; table.len() * g];
+    for fold in 0..k {
+        let split = make_split(table, &SplitPlan::ScaffoldKFold { k, fold }, seed)?;
+        let references: Vec<usize> = split.train.iter().chain(&split.val).copied().collect();
+        let model = fit_neighbors(data, &fps, &references, config)?;
+        let test: Vec<&Fingerprint> = split.test.iter().map(|&i| &fps[i]).collect();
+        let values = model.predict_all(&test);
+        for (t, &i) in split.test.iter().enumerate() {
+            predicted[i * g..(i + 1) * g].copy_from_slice(&values[t * g..(t + 1) * g]);
+        }
+    }
+    into_matrices(data, predicted)
+}
+
+/// Measured and predicted matrices over the profiled compounds' ids and genes.
+fn into_matrices(
+    data: &ProfiledCompounds,
+    predicted: Vec<f64>,
+) -> anyhow::Result<CrossValidatedSignatures> {
+    let table = &data.table;
     anyhow::ensure!(
         predicted.iter().all(|v| v.is_finite()),
         "some compounds were in no test fold"

@@ -4,6 +4,10 @@
 //! the mean training signature, and the same model trained with structures shuffled among the
 //! training compounds (it learns the mean and nothing compound-specific).
 //!
+//! Beside the network, a similarity-weighted nearest-neighbour model
+//! ([`crate::model::neighbors`]) is fitted on the training and validation compounds, with its
+//! own shuffled control (signatures permuted among those compounds).
+//!
 //! Metrics per test compound `c`, averaged over compounds:
 //! - Pearson `r(ŷ_c, y_c)` over genes;
 //! - top-k precision `|top_k(ŷ_c) ∩ top_k(y_c)| / k` for the k most up-regulated genes, and
@@ -22,12 +26,13 @@ use serde::Serialize;
 use super::ensemble::{ensemble_predict, load_ensemble};
 use super::job::{TrainJob, make_split, run_train, table_inputs};
 use super::trainer::EpochRecord;
-use crate::chem::MolGraph;
+use crate::chem::{Fingerprint, MolGraph, Molecule};
 use crate::data::reader::csv_reader;
 use crate::data::{MoleculeTable, RowFailure};
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::signature::pearson;
 use crate::model::MoleculeInput;
+use crate::model::neighbors::{NeighborConfig, NeighborModel};
 
 /// Compounds with a structure and a measured signature, as a labelled table whose tasks are
 /// the genes.
@@ -193,14 +198,31 @@ pub fn signature_metrics(pred: &[f64], truth: &[f64], genes: usize, k: usize) ->
 pub struct SeedComparison {
     /// Seed of the split and the models.
     pub seed: u64,
-    /// The structure → signature model.
-    pub model: SignatureMetrics,
+    /// The structure → signature network (D-MPNN), when trained.
+    pub model: Option<SignatureMetrics>,
+    /// The nearest-neighbour model, when fitted.
+    pub neighbors: Option<NeighborResult>,
     /// The mean training signature for every compound.
     pub mean_signature: SignatureMetrics,
     /// The model trained with structures shuffled among training compounds.
     pub shuffled_structures: Option<SignatureMetrics>,
     /// Directory of this seed's model files.
     pub model_dir: String,
+}
+
+/// The nearest-neighbour model of one seed and its shuffled control.
+#[derive(Debug, Clone, Serialize)]
+pub struct NeighborResult {
+    /// Test metrics.
+    pub metrics: SignatureMetrics,
+    /// Shrinkage `α` chosen by leave-one-out on the reference compounds.
+    pub shrinkage: f64,
+    /// The same fit with signatures permuted among the reference compounds.
+    pub shuffled: SignatureMetrics,
+    /// Shrinkage chosen for the shuffled control.
+    pub shuffled_shrinkage: f64,
+    /// The saved model file.
+    pub file: String,
 }
 
 /// What `moltx train-signatures` reports.
@@ -226,13 +248,17 @@ pub struct SignatureJob {
     pub train: TrainJob,
     /// Seeds `train.seed .. train.seed + n_seeds`.
     pub n_seeds: usize,
+    /// Train the D-MPNN (and, with `shuffled_baseline`, its shuffled-structure baseline).
+    pub network: bool,
     /// Also train the shuffled-structure baseline.
     pub shuffled_baseline: bool,
+    /// Fit the nearest-neighbour model with this configuration.
+    pub neighbors: Option<NeighborConfig>,
     /// k of the top-k precision.
     pub top_k: usize,
 }
 
-/// Trains and evaluates the structure → signature model (and baselines) for each seed.
+/// Trains and evaluates the structure → signature models (and baselines) for each seed.
 pub fn run_signature_job(
     data: &ProfiledCompounds,
     job: &SignatureJob,
@@ -240,6 +266,10 @@ pub fn run_signature_job(
 ) -> anyhow::Result<SignatureReport> {
     let table = &data.table;
     let genes = table.n_tasks();
+    let fingerprints = match &job.neighbors {
+        Some(config) => Some(morgan_fingerprints(&table.smiles, config)?),
+        None => None,
+    };
     let mut seeds = Vec::new();
     for s in 0..job.n_seeds.max(1) {
         let seed = job.train.seed + s as u64;
@@ -247,12 +277,7 @@ pub fn run_signature_job(
         let mut train = job.train.clone();
         train.seed = seed;
         train.out = dir.clone();
-        run_train(table, &train, &mut |_, r| {
-            progress(&format!("seed {seed}"), r)
-        })?;
         let split = make_split(table, &train.split, seed)?;
-        let inputs = table_inputs(table, &train.model)?;
-        let test_in: Vec<&MoleculeInput> = split.test.iter().map(|&i| &inputs[i]).collect();
         let truth: Vec<f64> = split
             .test
             .iter()
@@ -262,11 +287,6 @@ pub fn run_signature_job(
                     .map(|&v| f64::from(v))
             })
             .collect();
-        let predict = |dir: &Path| -> anyhow::Result<Vec<f64>> {
-            let members = load_ensemble(dir, &Device::flex())?;
-            Ok(ensemble_predict(&members, &test_in, 64, &Device::flex())?.0)
-        };
-        let model = signature_metrics(&predict(&dir)?, &truth, genes, job.top_k);
         let mut mean = vec![0.0f64; genes];
         for &i in &split.train {
             for (m, &v) in mean
@@ -282,25 +302,70 @@ pub fn run_signature_job(
             .flat_map(|_| mean.iter().copied())
             .collect();
         let mean_signature = signature_metrics(&mean_pred, &truth, genes, job.top_k);
-        let shuffled_structures = if job.shuffled_baseline {
-            let shuffled = shuffle_training_signatures(table, &split.train, seed);
-            let mut baseline = train.clone();
-            baseline.out = dir.join("shuffled");
-            run_train(&shuffled, &baseline, &mut |_, r| {
-                progress(&format!("seed {seed} shuffled"), r)
+        let (mut model, mut shuffled_structures) = (None, None);
+        if job.network {
+            run_train(table, &train, &mut |_, r| {
+                progress(&format!("seed {seed}"), r)
             })?;
-            Some(signature_metrics(
-                &predict(&baseline.out)?,
-                &truth,
-                genes,
-                job.top_k,
-            ))
-        } else {
-            None
+            let inputs = table_inputs(table, &train.model)?;
+            let test_in: Vec<&MoleculeInput> = split.test.iter().map(|&i| &inputs[i]).collect();
+            let predict = |dir: &Path| -> anyhow::Result<Vec<f64>> {
+                let members = load_ensemble(dir, &Device::flex())?;
+                Ok(ensemble_predict(&members, &test_in, 64, &Device::flex())?.0)
+            };
+            model = Some(signature_metrics(&predict(&dir)?, &truth, genes, job.top_k));
+            if job.shuffled_baseline {
+                let shuffled = shuffle_training_signatures(table, &split.train, seed);
+                let mut baseline = train.clone();
+                baseline.out = dir.join("shuffled");
+                run_train(&shuffled, &baseline, &mut |_, r| {
+                    progress(&format!("seed {seed} shuffled"), r)
+                })?;
+                shuffled_structures = Some(signature_metrics(
+                    &predict(&baseline.out)?,
+                    &truth,
+                    genes,
+                    job.top_k,
+                ));
+            }
+        }
+        let neighbors = match (&job.neighbors, &fingerprints) {
+            (Some(config), Some(fps)) => {
+                let references: Vec<usize> =
+                    split.train.iter().chain(&split.val).copied().collect();
+                let test_fps: Vec<&Fingerprint> = split.test.iter().map(|&i| &fps[i]).collect();
+                let fitted = fit_neighbors(data, fps, &references, *config)?;
+                let shuffled_table = shuffle_training_signatures(table, &references, seed);
+                let shuffled = fit_neighbors(
+                    &ProfiledCompounds {
+                        table: shuffled_table,
+                        ids: data.ids.clone(),
+                        without_structure: Vec::new(),
+                    },
+                    fps,
+                    &references,
+                    *config,
+                )?;
+                let file = dir.join("neighbors").join("neighbors.moltx");
+                std::fs::create_dir_all(dir.join("neighbors"))?;
+                fitted.save(&file)?;
+                let metrics = |m: &NeighborModel| {
+                    signature_metrics(&m.predict_all(&test_fps), &truth, genes, job.top_k)
+                };
+                Some(NeighborResult {
+                    metrics: metrics(&fitted),
+                    shrinkage: fitted.header.shrinkage,
+                    shuffled: metrics(&shuffled),
+                    shuffled_shrinkage: shuffled.header.shrinkage,
+                    file: file.display().to_string(),
+                })
+            }
+            _ => None,
         };
         seeds.push(SeedComparison {
             seed,
             model,
+            neighbors,
             mean_signature,
             shuffled_structures,
             model_dir: dir.display().to_string(),
@@ -313,11 +378,52 @@ pub fn run_signature_job(
         top_k: job.top_k,
         seeds,
     };
+    std::fs::create_dir_all(&job.train.out)?;
     std::fs::write(
         job.train.out.join("signature_metrics.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
     Ok(report)
+}
+
+/// Morgan fingerprints of SMILES (RDKit), in order.
+pub fn morgan_fingerprints(
+    smiles: &[String],
+    config: &NeighborConfig,
+) -> anyhow::Result<Vec<Fingerprint>> {
+    smiles
+        .par_iter()
+        .map(|s| {
+            Molecule::from_smiles(s)
+                .and_then(|m| m.morgan_fingerprint(config.radius, config.bits))
+                .with_context(|| format!("fingerprint of {s}"))
+        })
+        .collect()
+}
+
+/// Fits a nearest-neighbour structure → signature model on the table entries `references`.
+pub fn fit_neighbors(
+    data: &ProfiledCompounds,
+    fingerprints: &[Fingerprint],
+    references: &[usize],
+    config: NeighborConfig,
+) -> anyhow::Result<NeighborModel> {
+    let table = &data.table;
+    let g = table.n_tasks();
+    NeighborModel::fit(
+        config,
+        table.task_names.clone(),
+        references.iter().map(|&i| data.ids[i].clone()).collect(),
+        references
+            .iter()
+            .map(|&i| fingerprints[i].clone())
+            .collect(),
+        references
+            .iter()
+            .flat_map(|&i| table.targets[i * g..(i + 1) * g].iter().copied())
+            .collect(),
+    )
+    .map_err(|e| anyhow::anyhow!("fitting the neighbour model: {e}"))
 }
 
 /// A copy of the table whose training entries have their signatures permuted among themselves

@@ -1,0 +1,435 @@
+//! Similarity-weighted nearest neighbours: a prediction is the weighted mean of the targets
+//! of the `k` most similar reference compounds,
+//!
+//! `ŷ(q) = μ + α · Σᵢ wᵢ (yᵢ − μ) / Σᵢ wᵢ`,  `wᵢ = max(sᵢ, 0)^p` over the top-`k` similarities `sᵢ`,
+//!
+//! where `μ` is the mean reference target and `α ∈ [0, 1]` shrinks the neighbours' deviation
+//! towards it (`α = 1`: the plain weighted mean). With few, noisy references (849 L1000
+//! consensus signatures) this beats a trained network: it cannot overfit, and `α`, chosen by
+//! leave-one-out on the references, falls to 0 when similarity carries no information, so the
+//! model then predicts the mean.
+//!
+//! [`NeighborModel`] is the structure → signature form: Tanimoto similarity of Morgan
+//! fingerprints, saved in a framed file (magic `MOLTXKNN`) with the same corruption checks as
+//! model files. [`neighbor_average`] is the core, for any similarity.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint::{CheckpointError, frame, read_file, unframe, write_file};
+use crate::chem::Fingerprint;
+use crate::expr::signature::pearson;
+
+/// The 8 bytes every neighbour-model file starts with.
+pub const NEIGHBOR_MAGIC: &[u8; 8] = b"MOLTXKNN";
+/// The neighbour-model format version this build writes and reads.
+pub const NEIGHBOR_FORMAT_VERSION: u32 = 1;
+
+/// How neighbours are found and weighted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NeighborConfig {
+    /// Neighbours per prediction.
+    pub k: usize,
+    /// Exponent `p` of the similarity weights.
+    pub power: f64,
+    /// Morgan radius of the fingerprints.
+    pub radius: u32,
+    /// Morgan fingerprint length.
+    pub bits: u32,
+}
+
+impl Default for NeighborConfig {
+    fn default() -> Self {
+        NeighborConfig {
+            k: 50,
+            power: 3.0,
+            radius: 2,
+            bits: 2048,
+        }
+    }
+}
+
+/// Weighted mean of the `k` most similar rows of `targets` (row-major, `n_tasks` wide),
+/// weights `max(s, 0)^power`; rows whose similarity is NaN are skipped. `None` when no
+/// neighbour has a positive weight.
+pub fn neighbor_average(
+    similarities: &[f64],
+    targets: &[f32],
+    n_tasks: usize,
+    k: usize,
+    power: f64,
+) -> Option<Vec<f64>> {
+    let mut order: Vec<usize> = (0..similarities.len())
+        .filter(|&i| similarities[i].is_finite())
+        .collect();
+    order.sort_by(|&a, &b| similarities[b].total_cmp(&similarities[a]).then(a.cmp(&b)));
+    order.truncate(k.max(1));
+    let mut out = vec![0.0f64; n_tasks];
+    let mut total = 0.0;
+    for i in order {
+        let w = similarities[i].max(0.0).powf(power);
+        if w <= 0.0 {
+            continue;
+        }
+        total += w;
+        for (o, &y) in out.iter_mut().zip(&targets[i * n_tasks..(i + 1) * n_tasks]) {
+            *o += w * f64::from(y);
+        }
+    }
+    (total > 0.0).then(|| out.into_iter().map(|v| v / total).collect())
+}
+
+/// Everything about a neighbour model except its reference fingerprints and targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NeighborHeader {
+    /// File format version.
+    pub format_version: u32,
+    /// moltx version that wrote the file.
+    pub moltx_version: String,
+    /// Neighbour search and weights.
+    pub config: NeighborConfig,
+    /// Shrinkage `α` towards the mean target.
+    pub shrinkage: f64,
+    /// Target names (genes for a structure → signature model).
+    pub tasks: Vec<String>,
+    /// Reference compound ids.
+    pub ids: Vec<String>,
+    /// Mean reference target `μ`.
+    pub mean: Vec<f64>,
+    /// How it was fitted (free-form JSON).
+    pub metrics: serde_json::Value,
+}
+
+/// A fitted neighbour model: reference fingerprints and targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeighborModel {
+    /// Metadata.
+    pub header: NeighborHeader,
+    /// Reference fingerprints, one per id.
+    pub fingerprints: Vec<Fingerprint>,
+    /// Reference targets, row-major `ids × tasks`.
+    pub targets: Vec<f32>,
+}
+
+/// Shrinkage values tried by [`NeighborModel::fit`].
+pub const SHRINKAGE_GRID: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+impl NeighborModel {
+    /// Fits on reference compounds: stores them, and picks the shrinkage `α` from
+    /// [`SHRINKAGE_GRID`] that maximizes the mean per-compound Pearson correlation of
+    /// leave-one-out predictions (each reference predicted from the others).
+    pub fn fit(
+        config: NeighborConfig,
+        tasks: Vec<String>,
+        ids: Vec<String>,
+        fingerprints: Vec<Fingerprint>,
+        targets: Vec<f32>,
+    ) -> Result<Self, String> {
+        let (n, t) = (ids.len(), tasks.len());
+        if n == 0 || fingerprints.len() != n || targets.len() != n * t {
+            return Err(format!(
+                "{} ids, {} fingerprints and {} target values for {t} tasks do not match",
+                n,
+                fingerprints.len(),
+                targets.len()
+            ));
+        }
+        let mut mean = vec![0.0f64; t];
+        for row in targets.chunks(t.max(1)) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += f64::from(v) / n as f64;
+            }
+        }
+        let deviations: Vec<Option<Vec<f64>>> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let mut sims: Vec<f64> = fingerprints
+                    .iter()
+                    .map(|f| fingerprints[i].tanimoto(f))
+                    .collect();
+                sims[i] = f64::NAN;
+                neighbor_average(&sims, &targets, t, config.k, config.power)
+                    .map(|avg| avg.iter().zip(&mean).map(|(a, m)| a - m).collect())
+            })
+            .collect();
+        let loo_pearson = |alpha: f64| -> f64 {
+            let total: f64 = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let truth: Vec<f64> = targets[i * t..(i + 1) * t]
+                        .iter()
+                        .map(|&v| f64::from(v))
+                        .collect();
+                    let pred: Vec<f64> = match &deviations[i] {
+                        Some(d) => mean.iter().zip(d).map(|(m, d)| m + alpha * d).collect(),
+                        None => mean.clone(),
+                    };
+                    pearson(&pred, &truth)
+                })
+                .sum();
+            total / n as f64
+        };
+        let scores: Vec<(f64, f64)> = SHRINKAGE_GRID
+            .iter()
+            .map(|&a| (a, loo_pearson(a)))
+            .collect();
+        // Ties go to the smaller α (closer to the mean).
+        let (shrinkage, best) = scores
+            .iter()
+            .copied()
+            .fold((0.0, f64::NEG_INFINITY), |acc, (a, s)| {
+                if s > acc.1 { (a, s) } else { acc }
+            });
+        let metrics = serde_json::json!({
+            "references": n,
+            "leave_one_out_pearson": best,
+            "leave_one_out_pearson_by_shrinkage": scores,
+        });
+        Ok(NeighborModel {
+            header: NeighborHeader {
+                format_version: NEIGHBOR_FORMAT_VERSION,
+                moltx_version: env!("CARGO_PKG_VERSION").to_string(),
+                config,
+                shrinkage,
+                tasks,
+                ids,
+                mean,
+                metrics,
+            },
+            fingerprints,
+            targets,
+        })
+    }
+
+    /// Number of targets per prediction.
+    pub fn n_tasks(&self) -> usize {
+        self.header.tasks.len()
+    }
+
+    /// The prediction `μ + α · (neighbour mean − μ)` for one fingerprint.
+    pub fn predict(&self, query: &Fingerprint) -> Vec<f64> {
+        let h = &self.header;
+        let sims: Vec<f64> = self
+            .fingerprints
+            .iter()
+            .map(|f| query.tanimoto(f))
+            .collect();
+        match neighbor_average(
+            &sims,
+            &self.targets,
+            self.n_tasks(),
+            h.config.k,
+            h.config.power,
+        ) {
+            Some(avg) => h
+                .mean
+                .iter()
+                .zip(avg)
+                .map(|(m, a)| m + h.shrinkage * (a - m))
+                .collect(),
+            None => h.mean.clone(),
+        }
+    }
+
+    /// Predictions for many fingerprints (row-major), in parallel.
+    pub fn predict_all(&self, queries: &[&Fingerprint]) -> Vec<f64> {
+        queries
+            .par_iter()
+            .flat_map_iter(|q| self.predict(q))
+            .collect()
+    }
+
+    /// Serializes the model: header JSON, then per reference its on-bit count and on-bits
+    /// (u32 LE), then the targets (f32 LE), framed as model files are.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let header = serde_json::to_vec(&self.header).map_err(|e| e.to_string())?;
+        let mut body = Vec::new();
+        for f in &self.fingerprints {
+            body.extend_from_slice(&(f.on_bits.len() as u32).to_le_bytes());
+            for b in &f.on_bits {
+                body.extend_from_slice(&b.to_le_bytes());
+            }
+        }
+        for v in &self.targets {
+            body.extend_from_slice(&v.to_le_bytes());
+        }
+        Ok(frame(
+            NEIGHBOR_MAGIC,
+            NEIGHBOR_FORMAT_VERSION,
+            &header,
+            &body,
+        ))
+    }
+
+    /// Writes the model file (through a temporary file renamed into place).
+    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        write_file(path, self.to_bytes())
+    }
+
+    /// Reads and checks a neighbour-model file.
+    pub fn load(path: &Path) -> Result<Self, CheckpointError> {
+        Self::from_bytes(&read_file(path)?, path)
+    }
+
+    /// Parses neighbour-model bytes (`path` is used in error messages only).
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, CheckpointError> {
+        let (_, header, body) = unframe(bytes, NEIGHBOR_MAGIC, &[NEIGHBOR_FORMAT_VERSION], path)?;
+        let bad = |reason: String| CheckpointError::BadHeader {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let header: NeighborHeader =
+            serde_json::from_slice(header).map_err(|e| bad(e.to_string()))?;
+        let (n, t) = (header.ids.len(), header.tasks.len());
+        if header.mean.len() != t {
+            return Err(bad(format!(
+                "{} mean values for {t} tasks",
+                header.mean.len()
+            )));
+        }
+        let mut words = body.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]);
+        let short = || bad("reference data cut short".into());
+        let mut fingerprints = Vec::with_capacity(n);
+        for _ in 0..n {
+            let count = u32::from_le_bytes(words.next().ok_or_else(short)?) as usize;
+            let on_bits: Vec<u32> = (0..count)
+                .map(|_| words.next().map(u32::from_le_bytes).ok_or_else(short))
+                .collect::<Result<_, _>>()?;
+            if on_bits.windows(2).any(|w| w[0] >= w[1])
+                || on_bits.last().is_some_and(|&b| b >= header.config.bits)
+            {
+                return Err(bad("fingerprint bits out of order or out of range".into()));
+            }
+            fingerprints.push(Fingerprint {
+                n_bits: header.config.bits,
+                on_bits,
+            });
+        }
+        let targets: Vec<f32> = words.by_ref().take(n * t).map(f32::from_le_bytes).collect();
+        if targets.len() != n * t || words.next().is_some() || body.len() % 4 != 0 {
+            return Err(bad(format!(
+                "expected {} target values after the fingerprints",
+                n * t
+            )));
+        }
+        Ok(NeighborModel {
+            header,
+            fingerprints,
+            targets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(bits: &[u32]) -> Fingerprint {
+        Fingerprint {
+            n_bits: 16,
+            on_bits: bits.to_vec(),
+        }
+    }
+
+    #[test]
+    fn average_weights_the_top_k_by_similarity_power() {
+        let targets = [1.0, 10.0, 3.0, 30.0, 100.0, 1000.0];
+        // Top 2 of sims [0.5, 1.0, 0.1]: rows 1 (w 1) and 0 (w 0.25) with power 2.
+        let avg = neighbor_average(&[0.5, 1.0, 0.1], &targets, 2, 2, 2.0).unwrap();
+        let expect = [(0.25 * 1.0 + 3.0) / 1.25, (0.25 * 10.0 + 30.0) / 1.25];
+        assert!((avg[0] - expect[0]).abs() < 1e-12 && (avg[1] - expect[1]).abs() < 1e-12);
+        // Negative, zero and NaN similarities carry no weight.
+        assert!(neighbor_average(&[-0.5, 0.0, f64::NAN], &targets, 2, 3, 1.0).is_none());
+    }
+
+    #[test]
+    fn shrinkage_follows_whether_similarity_is_informative() {
+        // Two structural families with opposite signatures: neighbours are informative.
+        let fps: Vec<Fingerprint> = (0..12)
+            .map(|i| {
+                if i % 2 == 0 {
+                    fp(&[0, 1, 2, 3 + (i as u32 % 4)])
+                } else {
+                    fp(&[8, 9, 10, 11 + (i as u32 % 4)])
+                }
+            })
+            .collect();
+        let sig = |i: usize| -> [f32; 4] {
+            let s = if i % 2 == 0 { 1.0 } else { -1.0 };
+            [s, -s, 0.5 * s, 0.1 * i as f32]
+        };
+        let targets: Vec<f32> = (0..12).flat_map(sig).collect();
+        let ids: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+        let tasks: Vec<String> = (0..4).map(|g| format!("g{g}")).collect();
+        let config = NeighborConfig {
+            k: 3,
+            power: 1.0,
+            radius: 2,
+            bits: 16,
+        };
+        let informative =
+            NeighborModel::fit(config, tasks, ids.clone(), fps.clone(), targets).unwrap();
+        assert!(
+            informative.header.shrinkage >= 0.5,
+            "{:?}",
+            informative.header
+        );
+        let p = informative.predict(&fp(&[0, 1, 2, 3]));
+        assert!(p[0] > 0.3 && p[1] < -0.3, "{p:?}");
+        // Every compound has one shared signature plus noise unrelated to structure: the
+        // leave-one-out choice falls back to the mean.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let genes = 40;
+        let noisy: Vec<f32> = (0..12 * genes)
+            .map(|j| (j % genes) as f32 / 10.0 - 2.0 + rng.random_range(-1.0f32..1.0))
+            .collect();
+        let tasks: Vec<String> = (0..genes).map(|g| format!("g{g}")).collect();
+        let uninformative = NeighborModel::fit(config, tasks, ids, fps, noisy).unwrap();
+        assert_eq!(
+            uninformative.header.shrinkage, 0.0,
+            "{:?}",
+            uninformative.header.metrics
+        );
+    }
+
+    #[test]
+    fn file_round_trip_and_damage() {
+        let fps = vec![fp(&[1, 5]), fp(&[]), fp(&[0, 15])];
+        let model = NeighborModel::fit(
+            NeighborConfig {
+                k: 2,
+                power: 1.0,
+                radius: 2,
+                bits: 16,
+            },
+            vec!["a".into(), "b".into()],
+            vec!["x".into(), "y".into(), "z".into()],
+            fps,
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        )
+        .unwrap();
+        let path = Path::new("m.knn.moltx");
+        let bytes = model.to_bytes().unwrap();
+        assert_eq!(NeighborModel::from_bytes(&bytes, path).unwrap(), model);
+        let mut flipped = bytes.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x40;
+        assert!(matches!(
+            NeighborModel::from_bytes(&flipped, path),
+            Err(CheckpointError::Corrupted { .. } | CheckpointError::Truncated { .. })
+        ));
+        assert!(matches!(
+            NeighborModel::from_bytes(&bytes[..bytes.len() - 9], path),
+            Err(CheckpointError::Truncated { .. })
+        ));
+        let mut other = bytes;
+        other[..8].copy_from_slice(b"MOLTXMDL");
+        assert!(matches!(
+            NeighborModel::from_bytes(&other, path),
+            Err(CheckpointError::BadMagic(_))
+        ));
+    }
+}
