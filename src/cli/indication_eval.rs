@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train_encoder::SignatureInputArgs;
+use super::train_signatures::NeighborArgs;
 use crate::expr::GeneSpace;
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::pathway::SignatureInput;
@@ -15,10 +16,22 @@ use crate::model::FeatureEncoderConfig;
 use crate::model::signature_file::SignatureEncoderFile;
 use crate::train::encoder_job::values_in;
 use crate::train::indication_job::{
-    Modality, SignatureSide, read_indications, run_indication_eval,
+    IndicationResult, Method, Modality, SignatureSide, read_indications, run_indication_eval,
 };
+use crate::train::indication_neighbors::run_neighbor_indications;
 use crate::train::signature_job::{ProfiledCompounds, read_profiled};
 use crate::train::trainer::TrainOptions;
+
+/// Which models `indication-eval` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Methods {
+    /// Trained networks (D-MPNN, signature encoder).
+    Network,
+    /// Similarity-weighted nearest neighbours (seconds).
+    Neighbors,
+    /// Both, on the same splits.
+    Both,
+}
 
 /// Flags of `moltx indication-eval`.
 #[derive(Debug, clap::Args)]
@@ -58,6 +71,12 @@ pub struct IndicationEvalArgs {
     /// Output JSON.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Models: trained networks, nearest neighbours, or both.
+    #[arg(long, value_enum, default_value = "both")]
+    pub method: Methods,
+    /// Nearest-neighbour models.
+    #[command(flatten)]
+    pub neighbors: NeighborArgs,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -95,51 +114,100 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
     .into_iter()
     .filter(|&m| m != Modality::FusedPredicted || signatures.predicted.is_some())
     .collect();
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new((seeds.len() * modalities.len() * args.epochs) as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let options = TrainOptions {
-        epochs: args.epochs,
-        ..TrainOptions::default()
-    };
-    let results = run_indication_eval(
-        &profiled,
-        &labels,
-        &signatures,
-        &seeds,
-        &options,
-        &mut |s, m, r| {
-            bar.set_message(format!("seed {s} {m:?} epoch {}", r.epoch));
-            bar.inc(1);
-        },
-    )?;
-    bar.finish_and_clear();
-    println!("{:<16} {:>14} {:>30}", "inputs", "test ROC-AUC", "per seed");
-    for modality in modalities {
-        let values: Vec<f64> = results
+    let mut results = Vec::new();
+    if args.method != Methods::Neighbors {
+        let bar = if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new((seeds.len() * modalities.len() * args.epochs) as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let options = TrainOptions {
+            epochs: args.epochs,
+            ..TrainOptions::default()
+        };
+        results.extend(run_indication_eval(
+            &profiled,
+            &labels,
+            &signatures,
+            &seeds,
+            &options,
+            &mut |s, m, r| {
+                bar.set_message(format!("seed {s} {m:?} epoch {}", r.epoch));
+                bar.inc(1);
+            },
+        )?);
+        bar.finish_and_clear();
+    }
+    if args.method != Methods::Network {
+        results.extend(run_neighbor_indications(
+            &profiled,
+            &labels,
+            &signatures,
+            &seeds,
+            &args.neighbors.config(),
+        )?);
+    }
+    print_results(&results, &modalities)?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
+    }
+    Ok(())
+}
+
+/// Mean ± sd over seeds per (method, inputs), and per method the paired margin of the fused
+/// model over the better single modality.
+fn print_results(results: &[IndicationResult], modalities: &[Modality]) -> anyhow::Result<()> {
+    let name = |v: serde_json::Value| v.as_str().unwrap_or("?").to_string();
+    let per_seed = |method: Method, modality: Modality| -> Vec<f64> {
+        results
             .iter()
-            .filter(|r| r.modality == modality)
-            .filter_map(|r| r.roc_auc)
-            .collect();
+            .filter(|r| r.method == method && r.modality == modality)
+            .map(|r| r.roc_auc.unwrap_or(f64::NAN))
+            .collect()
+    };
+    let summary = |values: &[f64]| {
         let n = values.len().max(1) as f64;
         let mean = values.iter().sum::<f64>() / n;
         let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let each: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
-        println!(
-            "{:<16} {:>14} {:>30}",
-            serde_json::to_value(modality)?.as_str().unwrap_or("?"),
-            format!("{mean:.3}±{sd:.3}"),
-            each.join(" ")
+        (mean, sd)
+    };
+    println!(
+        "{:<10} {:<16} {:>14} {:>30}",
+        "model", "inputs", "test ROC-AUC", "per seed"
+    );
+    for method in [Method::Network, Method::Neighbors] {
+        let structure = per_seed(method, Modality::Structure);
+        if structure.is_empty() {
+            continue;
+        }
+        for &modality in modalities {
+            let values = per_seed(method, modality);
+            let (mean, sd) = summary(&values);
+            let each: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
+            println!(
+                "{:<10} {:<16} {:>14} {:>30}",
+                name(serde_json::to_value(method)?),
+                name(serde_json::to_value(modality)?),
+                format!("{mean:.3}±{sd:.3}"),
+                each.join(" ")
+            );
+        }
+        let (signature, fused) = (
+            per_seed(method, Modality::Signature),
+            per_seed(method, Modality::Fused),
         );
-    }
-    if let Some(out) = &args.out {
-        std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
+        let margins: Vec<f64> = (0..fused.len())
+            .map(|i| fused[i] - structure[i].max(signature[i]))
+            .collect();
+        let (mean, sd) = summary(&margins);
+        println!(
+            "{:<10} fused − better single modality, paired per seed: {mean:+.3} ± {sd:.3}",
+            name(serde_json::to_value(method)?)
+        );
     }
     Ok(())
 }

@@ -176,12 +176,13 @@ impl NeighborModel {
             .map(|&a| (a, loo_pearson(a)))
             .collect();
         // Ties go to the smaller α (closer to the mean).
-        let (shrinkage, best) = scores
-            .iter()
-            .copied()
-            .fold((0.0, f64::NEG_INFINITY), |acc, (a, s)| {
-                if s > acc.1 { (a, s) } else { acc }
-            });
+        let (shrinkage, best) =
+            scores
+                .iter()
+                .copied()
+                .fold((0.0, f64::NEG_INFINITY), |acc, (a, s)| {
+                    if s > acc.1 { (a, s) } else { acc }
+                });
         let metrics = serde_json::json!({
             "references": n,
             "leave_one_out_pearson": best,

@@ -108,6 +108,16 @@ pub enum Modality {
     FusedPredicted,
 }
 
+/// What kind of model produced a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A trained network (D-MPNN and/or feed-forward signature encoder, then a head).
+    Network,
+    /// Similarity-weighted nearest neighbours ([`super::indication_neighbors`]).
+    Neighbors,
+}
+
 /// Name of the flag feature of [`Modality::FusedPredicted`].
 pub const PREDICTED_FLAG: &str = "signature_is_predicted";
 
@@ -149,7 +159,7 @@ impl SignatureSide {
     }
 
     /// Feature scaling (and, with `flag`, the passthrough flag appended) for a training split.
-    fn scaling(&self, train: &[&[f32]], flag: bool) -> DescriptorFeatures {
+    pub(crate) fn scaling(&self, train: &[&[f32]], flag: bool) -> DescriptorFeatures {
         let mut features = match &self.pretrained {
             Some((_, scaling)) => scaling.clone(),
             None => {
@@ -180,6 +190,8 @@ pub struct IndicationResult {
     pub seed: u64,
     /// Inputs.
     pub modality: Modality,
+    /// Network or neighbours.
+    pub method: Method,
     /// Mean test ROC-AUC over diseases with both classes in the test set.
     pub roc_auc: Option<f64>,
     /// Diseases with a defined test ROC-AUC.
@@ -353,6 +365,7 @@ pub fn run_indication_eval(
             results.push(IndicationResult {
                 seed,
                 modality,
+                method: Method::Network,
                 roc_auc: metrics.get("roc_auc"),
                 diseases_scored: scored,
             });

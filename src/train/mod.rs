@@ -4,6 +4,7 @@
 pub mod encoder_job;
 pub mod ensemble;
 pub mod indication_job;
+pub mod indication_neighbors;
 pub mod job;
 pub mod loss;
 pub mod metrics;
