@@ -17,9 +17,9 @@ use crate::expr::{
     AlignedQuery, GeneSpace, GeneTable, RankedReferences, Score, ScoreParams, SignatureMatrix,
     score_references,
 };
-use crate::model::{Checkpoint, MoleculeInput};
+use crate::model::MoleculeInput;
 use crate::screen::featurize_row;
-use crate::train::ensemble::ensemble_predict;
+use crate::train::signature_predictor::SignaturePredictor;
 
 /// Which signature a candidate's score rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,15 +121,13 @@ pub fn rank_measured(
 pub fn rank_library(
     disease: &QueryInput,
     library: &Path,
-    model: &[Checkpoint],
+    model: &SignaturePredictor,
     table: Option<&GeneTable>,
     options: &RepurposeOptions,
     each: &mut dyn FnMut(Vec<Candidate>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let first = model
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("no structure → signature model"))?;
-    let genes = GeneSpace::new(first.header.tasks.clone())?;
+    let config = model.input_config()?;
+    let genes = GeneSpace::new(model.genes().to_vec())?;
     let query = aligned(disease, &genes, table, options.n_genes)?;
     let device = Device::flex();
     let mut reader = LibraryReader::open(library, &options.library)?;
@@ -141,12 +139,15 @@ pub fn rank_library(
         if chunk.is_empty() {
             return Ok(());
         }
-        let features: Vec<_> = chunk.par_iter().map(|r| featurize_row(model, r)).collect();
+        let features: Vec<_> = chunk
+            .par_iter()
+            .map(|r| featurize_row(&config, r))
+            .collect();
         let ok: Vec<&MoleculeInput> = features
             .iter()
             .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
             .collect();
-        let (mean, _) = ensemble_predict(model, &ok, 128, &device)?;
+        let mean = model.predict(&ok, &device)?;
         let values: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
         let scores = if ok.is_empty() {
             Vec::new()

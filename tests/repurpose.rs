@@ -10,20 +10,10 @@ use moltx::model::{Checkpoint, featurize};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const GENES: std::ops::Range<u32> = 1000..1020;
+mod common;
+use common::drugs;
 
-/// (name, SMILES) of the bundled drugs.
-fn drugs() -> Vec<(String, String)> {
-    std::fs::read_to_string("fixtures/approved_drugs.csv")
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let (n, s) = l.split_once(',').unwrap();
-            (n.to_string(), s.to_string())
-        })
-        .collect()
-}
+const GENES: std::ops::Range<u32> = 1000..1020;
 
 /// The disease's z-score per gene id (from the STARGEO-style fixture).
 fn disease_z() -> HashMap<String, f64> {
@@ -112,7 +102,9 @@ fn train_model(dir: &Path) -> PathBuf {
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("mean training signature"), "{stdout}");
-    assert!(stdout.contains("shuffled structures"), "{stdout}");
+    for row in ["D-MPNN, shuffled", "neighbours ", "neighbours, shuffled"] {
+        assert!(stdout.contains(row), "{row} missing: {stdout}");
+    }
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("61 compounds with a structure"), "{stderr}");
     let report: serde_json::Value =
@@ -125,6 +117,13 @@ fn train_model(dir: &Path) -> PathBuf {
             .unwrap()
             .is_finite()
     );
+    assert!(
+        report["seeds"][0]["neighbors"]["metrics"]["pearson"]
+            .as_f64()
+            .unwrap()
+            .is_finite()
+    );
+    assert!(out.join("seed_0/neighbors/neighbors.moltx").is_file());
     out.join("seed_0")
 }
 
@@ -146,6 +145,14 @@ fn structure_to_signature_model_round_trips_and_repurpose_ranks_every_compound_o
         again.predict(&[&input], 1, &device).unwrap()
     );
 
+    // Both kinds of structure → signature model serve `repurpose`.
+    repurpose_ranks_every_compound_once(dir.path(), &model_dir);
+    repurpose_ranks_every_compound_once(dir.path(), &model_dir.join("neighbors/neighbors.moltx"));
+}
+
+/// `moltx repurpose` with profiled compounds (one exactly reverses the disease) and the bundled
+/// drugs plus an unparsable SMILES as the library: every compound appears exactly once.
+fn repurpose_ranks_every_compound_once(dir: &Path, model: &Path) {
     // Profiled compounds: one exactly reverses the disease, the others are noise.
     let z = disease_z();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
@@ -157,14 +164,14 @@ fn structure_to_signature_model_round_trips_and_repurpose_ranks_every_compound_o
         let noise = GENES.map(|_| rng.random_range(-2.0..2.0)).collect();
         measured.push((format!("P{i}"), noise));
     }
-    let measured_path = dir.path().join("measured.tsv");
+    let measured_path = dir.join("measured.tsv");
     write_signatures(&measured_path, &measured);
-    let library = dir.path().join("library.csv");
+    let library = dir.join("library.csv");
     let mut text = std::fs::read_to_string("fixtures/approved_drugs.csv").unwrap();
     text.push_str("broken,C1CC(\n");
     std::fs::write(&library, text).unwrap();
 
-    let out = dir.path().join("candidates.tsv");
+    let out = dir.join("candidates.tsv");
     let assert = Command::cargo_bin("moltx")
         .unwrap()
         .args([
@@ -175,7 +182,7 @@ fn structure_to_signature_model_round_trips_and_repurpose_ranks_every_compound_o
         ])
         .arg(&measured_path)
         .arg("--model")
-        .arg(&model_dir)
+        .arg(model)
         .arg("--library")
         .arg(&library)
         .args(["--n-genes", "5", "--out"])
@@ -466,8 +473,15 @@ fn indication_eval_runs_from_the_cli_with_pathways_encoder_and_predicted_signatu
         "{stdout}"
     );
     for row in ["structure", "signature", "fused ", "fused_predicted"] {
-        assert!(stdout.contains(row), "{row} missing: {stdout}");
+        for method in ["network", "neighbors"] {
+            let line = format!("{method:<10} {row}");
+            assert!(stdout.contains(&line), "{line} missing: {stdout}");
+        }
     }
+    assert!(
+        stdout.contains("fused − better single modality"),
+        "{stdout}"
+    );
     // A predicted-signature file that lacks a compound is refused, naming it.
     let partial = dir.path().join("partial.tsv");
     let text = std::fs::read_to_string(sigs).unwrap();

@@ -14,7 +14,7 @@ use crate::expr::{GeneTable, Score, ScoreParams};
 use crate::repurpose::{
     Candidate, Evidence, RepurposeOptions, keep_best, rank_library, rank_measured, sort_candidates,
 };
-use crate::train::ensemble::load_ensemble;
+use crate::train::signature_predictor::SignaturePredictor;
 
 /// Flags of `moltx repurpose`.
 #[derive(Debug, clap::Args)]
@@ -25,7 +25,9 @@ pub struct RepurposeArgs {
     /// Measured signatures of profiled compounds (one per row, genes as columns; GCT/GCTX too).
     #[arg(long)]
     pub signatures: Option<PathBuf>,
-    /// Structure → signature model (file or folder), for library compounds.
+    /// Structure → signature model for library compounds: a D-MPNN model file or folder
+    /// (`train-signatures`' seed_<s>/), or a nearest-neighbour file
+    /// (seed_<s>/neighbors/neighbors.moltx).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Library of compounds without signatures (.smi/.csv/.tsv/.sdf, optionally .gz, .parquet).
@@ -88,12 +90,12 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
         )?);
     }
     if let (Some(library), Some(model)) = (&args.library, &args.model) {
-        let members = load_ensemble(model, &Device::flex())?;
+        let predictor = SignaturePredictor::load(model, &Device::flex())?;
         let top = args.top;
         rank_library(
             &disease,
             library,
-            &members,
+            &predictor,
             table.as_ref(),
             &options,
             &mut |chunk| {

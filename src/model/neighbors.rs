@@ -348,9 +348,9 @@ mod tests {
     #[test]
     fn shrinkage_follows_whether_similarity_is_informative() {
         // Two structural families with opposite signatures: neighbours are informative.
-        let fps: Vec<Fingerprint> = (0..12)
+        let fps: Vec<Fingerprint> = (0..12usize)
             .map(|i| {
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     fp(&[0, 1, 2, 3 + (i as u32 % 4)])
                 } else {
                     fp(&[8, 9, 10, 11 + (i as u32 % 4)])
@@ -358,7 +358,7 @@ mod tests {
             })
             .collect();
         let sig = |i: usize| -> [f32; 4] {
-            let s = if i % 2 == 0 { 1.0 } else { -1.0 };
+            let s = if i.is_multiple_of(2) { 1.0 } else { -1.0 };
             [s, -s, 0.5 * s, 0.1 * i as f32]
         };
         let targets: Vec<f32> = (0..12).flat_map(sig).collect();

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::{ReadChunk, ScoredChunk, ScoredRow, ScreenError, Shard, StageSeconds, WriterMessage};
 use crate::chem::Molecule;
 use crate::data::{DataError, LibraryReader, LibraryRow, MoleculeText};
-use crate::model::{Checkpoint, MoleculeInput, featurize_molecule};
+use crate::model::{Checkpoint, ModelConfig, MoleculeInput, featurize_molecule};
 use crate::train::ensemble::ensemble_predict;
 
 /// Reader stage: streams rows from `skip_to` on, keeps this shard's, sends chunks.
@@ -90,13 +90,12 @@ pub(super) fn compute_chunks(
 /// Parses a row's molecule and builds the model input; the SMILES to report beside it. A row
 /// that fails gives `(reason category, message)`.
 pub fn featurize_row(
-    members: &[Checkpoint],
+    config: &ModelConfig,
     row: &LibraryRow,
 ) -> Result<(MoleculeInput, String), (String, String)> {
     if let Some(e) = &row.error {
         return Err(("unreadable row".into(), e.clone()));
     }
-    let config = &members[0].header.model;
     let chem = |e: crate::chem::ChemError| (e.category().to_string(), e.to_string());
     let (mol, smiles) = match &row.molecule {
         MoleculeText::Smiles(s) => (Molecule::from_smiles(s).map_err(chem)?, s.clone()),
@@ -121,7 +120,7 @@ fn score_chunk(
     let features: Vec<_> = chunk
         .rows
         .par_iter()
-        .map(|row| featurize_row(members, row))
+        .map(|row| featurize_row(&members[0].header.model, row))
         .collect();
     stages.featurize += t0.elapsed().as_secs_f64();
     let t1 = Instant::now();

@@ -12,4 +12,5 @@ pub mod plots;
 pub mod schedule;
 pub mod signature_cv;
 pub mod signature_job;
+pub mod signature_predictor;
 pub mod trainer;

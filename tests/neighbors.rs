@@ -1,0 +1,174 @@
+//! Nearest-neighbour models end to end: a structure → signature model that must find a
+//! structural signal planted in generated signatures (and fall back to the mean when there is
+//! none), and the neighbour indication models.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use moltx::model::neighbors::NeighborModel;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+mod common;
+use common::drugs;
+
+const GENES: usize = 30;
+
+/// Signatures over `GENES` genes: a shared pattern plus seeded noise, and with `planted` a
+/// random projection of each drug's Morgan fingerprint bits, so drugs that share bits share
+/// signature.
+fn write_training_files(dir: &Path, planted: bool) -> (PathBuf, PathBuf) {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let weights: Vec<f64> = (0..2048 * GENES)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let mut sigs = String::from("id");
+    for g in 0..GENES {
+        sigs.push_str(&format!("\t{}", 2000 + g));
+    }
+    sigs.push('\n');
+    let mut structures = String::from("id\tsmiles\n");
+    for (i, (_, smiles)) in drugs().iter().enumerate() {
+        let fp = moltx::chem::Molecule::from_smiles(smiles)
+            .unwrap()
+            .morgan_fingerprint(2, 2048)
+            .unwrap();
+        let scale = 3.0 / (fp.on_bits.len().max(1) as f64).sqrt();
+        sigs.push_str(&format!("C{i}"));
+        for g in 0..GENES {
+            let shared = 0.5 * (g as f64 / 5.0).sin();
+            let projection: f64 = fp
+                .on_bits
+                .iter()
+                .map(|&b| weights[b as usize * GENES + g])
+                .sum::<f64>()
+                * scale;
+            let v = shared + if planted { projection } else { 0.0 } + rng.random_range(-0.5..0.5);
+            sigs.push_str(&format!("\t{v:.4}"));
+        }
+        sigs.push('\n');
+        structures.push_str(&format!("C{i}\t{smiles}\n"));
+    }
+    let (s, t) = (dir.join("sigs.tsv"), dir.join("structures.tsv"));
+    std::fs::write(&s, sigs).unwrap();
+    std::fs::write(&t, structures).unwrap();
+    (s, t)
+}
+
+fn train_neighbors(dir: &Path, planted: bool) -> serde_json::Value {
+    let (sigs, structures) = write_training_files(dir, planted);
+    let out = dir.join("out");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["train-signatures", "--model", "neighbors", "--signatures"])
+        .arg(&sigs)
+        .arg("--structures")
+        .arg(&structures)
+        .args(["--split", "random", "--seeds", "2", "--neighbors-k", "5"])
+        .args(["--top-k", "5", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("neighbours, shuffled"));
+    serde_json::from_str(&std::fs::read_to_string(out.join("signature_metrics.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn neighbour_model_finds_a_planted_structural_signal_and_beats_both_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = train_neighbors(dir.path(), true);
+    for seed in report["seeds"].as_array().unwrap() {
+        let n = &seed["neighbors"];
+        let model = n["metrics"]["pearson"].as_f64().unwrap();
+        let mean = seed["mean_signature"]["pearson"].as_f64().unwrap();
+        let shuffled = n["shuffled"]["pearson"].as_f64().unwrap();
+        assert!(model > mean + 0.03 && model > shuffled + 0.03, "{seed}");
+        assert!(n["shrinkage"].as_f64().unwrap() >= 0.3, "{seed}");
+        assert!(seed["model"].is_null(), "no network was asked for");
+    }
+    // The saved file reloads to the same model, and predicts a training drug's signature back
+    // from its structure better than the mean does.
+    let file = dir.path().join("out/seed_0/neighbors/neighbors.moltx");
+    let model = NeighborModel::load(&file).unwrap();
+    let again = NeighborModel::from_bytes(&model.to_bytes().unwrap(), &file).unwrap();
+    assert_eq!(model, again);
+    let id = &model.header.ids[0];
+    let smiles = &drugs()[id[1..].parse::<usize>().unwrap()].1;
+    let fp = moltx::chem::Molecule::from_smiles(smiles)
+        .unwrap()
+        .morgan_fingerprint(2, 2048)
+        .unwrap();
+    let truth: Vec<f64> = model.targets[..GENES]
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    let pearson = moltx::expr::signature::pearson;
+    assert!(pearson(&model.predict(&fp), &truth) > pearson(&model.header.mean, &truth));
+}
+
+#[test]
+fn without_a_structural_signal_the_neighbour_model_shrinks_to_the_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = train_neighbors(dir.path(), false);
+    for seed in report["seeds"].as_array().unwrap() {
+        assert!(
+            seed["neighbors"]["shrinkage"].as_f64().unwrap() <= 0.2,
+            "{seed}"
+        );
+    }
+}
+
+#[test]
+fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
+    use moltx::model::neighbors::NeighborConfig;
+    use moltx::train::indication_job::{IndicationLabels, Method, Modality, SignatureSide};
+    use moltx::train::indication_neighbors::run_neighbor_indications;
+    use moltx::train::signature_job::read_profiled;
+    let dir = tempfile::tempdir().unwrap();
+    let (sigs, structures) = write_training_files(dir.path(), true);
+    let profiled = read_profiled(&sigs, &structures, None).unwrap();
+    // One "disease" treated by the aromatic drugs, one by drugs with a nitrogen.
+    let labels = IndicationLabels {
+        diseases: vec!["aromatic".into(), "nitrogen".into()],
+        labels: profiled
+            .table
+            .smiles
+            .iter()
+            .flat_map(|s| {
+                [
+                    f32::from(u8::from(s.contains('c'))),
+                    f32::from(u8::from(s.contains('N') || s.contains('n'))),
+                ]
+            })
+            .collect(),
+    };
+    let raw = SignatureSide::raw_genes(&profiled);
+    let side = SignatureSide {
+        predicted: Some(raw.measured.clone()),
+        ..raw
+    };
+    let config = NeighborConfig {
+        k: 5,
+        ..NeighborConfig::default()
+    };
+    let run = || run_neighbor_indications(&profiled, &labels, &side, &[0, 1], &config).unwrap();
+    let results = run();
+    let modalities: Vec<Modality> = results.iter().take(4).map(|r| r.modality).collect();
+    assert_eq!(
+        modalities,
+        [
+            Modality::Structure,
+            Modality::Signature,
+            Modality::Fused,
+            Modality::FusedPredicted
+        ]
+    );
+    assert_eq!(results.len(), 8);
+    assert!(results.iter().all(|r| r.method == Method::Neighbors));
+    let aucs: Vec<Option<f64>> = results.iter().map(|r| r.roc_auc).collect();
+    assert!(aucs.iter().flatten().all(|a| (0.0..=1.0).contains(a)));
+    assert_eq!(aucs, run().iter().map(|r| r.roc_auc).collect::<Vec<_>>());
+    // With the measured signatures given as "predicted", the two fusions agree.
+    assert_eq!(results[2].roc_auc, results[3].roc_auc);
+}
