@@ -311,6 +311,7 @@ fn train_encoder_writes_one_embedding_per_signature() {
 
 #[test]
 fn indication_models_train_on_structure_signature_and_both() {
+    use moltx::model::ModelKind;
     use moltx::train::indication_job::{
         Modality, SignatureSide, read_indications, run_indication_eval,
     };
@@ -329,15 +330,23 @@ fn indication_models_train_on_structure_signature_and_both() {
         ..TrainOptions::default()
     };
     let raw = SignatureSide::raw_genes(&profiled);
-    let results =
-        run_indication_eval(&profiled, &labels, &raw, &[0], &options, &mut |_, _, _| {}).unwrap();
+    let results = run_indication_eval(
+        &profiled,
+        &labels,
+        &raw,
+        &[0],
+        &options,
+        ModelKind::Dmpnn,
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     let kinds: Vec<Modality> = results.iter().map(|r| r.modality).collect();
     assert_eq!(
         kinds,
         [Modality::Structure, Modality::Signature, Modality::Fused]
     );
     // With predicted signatures (here: measured ones, halved) and a signature encoder, the
-    // flagged fusion is evaluated too.
+    // flagged fusion is evaluated too; here the structure network reads Morgan bits.
     let encoded = SignatureSide {
         predicted: Some(
             raw.measured
@@ -359,6 +368,7 @@ fn indication_models_train_on_structure_signature_and_both() {
         &encoded,
         &[0],
         &options,
+        ModelKind::FfnMorgan,
         &mut |_, _, _| {},
     )
     .unwrap();

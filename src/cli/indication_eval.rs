@@ -12,8 +12,8 @@ use super::train_signatures::NeighborArgs;
 use crate::expr::GeneSpace;
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::pathway::SignatureInput;
-use crate::model::FeatureEncoderConfig;
 use crate::model::signature_file::SignatureEncoderFile;
+use crate::model::{FeatureEncoderConfig, ModelKind};
 use crate::train::encoder_job::values_in;
 use crate::train::indication_job::{
     IndicationResult, Method, Modality, SignatureSide, read_indications, run_indication_eval,
@@ -21,6 +21,15 @@ use crate::train::indication_job::{
 use crate::train::indication_neighbors::run_neighbor_indications;
 use crate::train::signature_job::{ProfiledCompounds, read_profiled};
 use crate::train::trainer::TrainOptions;
+
+/// Network that reads the structure in `indication-eval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StructureNetwork {
+    /// D-MPNN on the molecular graph.
+    Dmpnn,
+    /// Feed-forward network on Morgan fingerprint bits (radius 2, 2048 bits).
+    FfnMorgan,
+}
 
 /// Which models `indication-eval` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,6 +80,9 @@ pub struct IndicationEvalArgs {
     /// Output JSON.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Network reading the structure (structure-only and fused models).
+    #[arg(long, value_enum, default_value = "dmpnn")]
+    pub structure_model: StructureNetwork,
     /// Models: trained networks, nearest neighbours, or both.
     #[arg(long, value_enum, default_value = "both")]
     pub method: Methods,
@@ -135,6 +147,10 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
             &signatures,
             &seeds,
             &options,
+            match args.structure_model {
+                StructureNetwork::Dmpnn => ModelKind::Dmpnn,
+                StructureNetwork::FfnMorgan => ModelKind::FfnMorgan,
+            },
             &mut |s, m, r| {
                 bar.set_message(format!("seed {s} {m:?} epoch {}", r.epoch));
                 bar.inc(1);

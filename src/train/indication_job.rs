@@ -23,11 +23,12 @@ use serde::Serialize;
 
 use super::job::{SplitPlan, make_split};
 use super::metrics::{SplitMetrics, TaskType};
-use super::signature_job::ProfiledCompounds;
+use super::signature_job::{ProfiledCompounds, morgan_fingerprints};
 use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
 use crate::data::reader::csv_reader;
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::ffn::Ffn;
+use crate::model::neighbors::NeighborConfig;
 use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind, MoleculeInput, StructureInput};
 
 /// Generator name of measured-signature features.
@@ -234,16 +235,35 @@ fn gather_part<'a>(
     part
 }
 
-/// Trains and tests every modality for each seed.
+/// Trains and tests every modality for each seed. `structure` is the network that reads the
+/// structure: [`ModelKind::Dmpnn`] (the molecular graph) or [`ModelKind::FfnMorgan`] (Morgan
+/// fingerprint bits).
 pub fn run_indication_eval(
     profiled: &ProfiledCompounds,
     labels: &IndicationLabels,
     signatures: &SignatureSide,
     seeds: &[u64],
     options: &TrainOptions,
+    structure: ModelKind,
     progress: &mut dyn FnMut(u64, Modality, &EpochRecord),
 ) -> anyhow::Result<Vec<IndicationResult>> {
+    anyhow::ensure!(
+        matches!(structure, ModelKind::Dmpnn | ModelKind::FfnMorgan),
+        "the structure network must be dmpnn or ffn-morgan"
+    );
     let table = &profiled.table;
+    let fingerprints = match structure {
+        ModelKind::FfnMorgan => {
+            let d = ModelConfig::defaults(ModelKind::FfnMorgan, 0);
+            let config = NeighborConfig {
+                radius: d.morgan_radius,
+                bits: d.morgan_bits,
+                ..NeighborConfig::default()
+            };
+            morgan_fingerprints(&table.smiles, &config)?
+        }
+        _ => Vec::new(),
+    };
     let t = labels.diseases.len();
     let n = table.len();
     anyhow::ensure!(
@@ -259,10 +279,10 @@ pub fn run_indication_eval(
     // `signature`: the rows to read and, for the flagged fusion, the flag to append.
     let input =
         |i: usize, graph: bool, signature: Option<(&[Vec<f32>], Option<f32>)>| MoleculeInput {
-            structure: if graph {
-                StructureInput::Graph(table.graphs[i].clone())
-            } else {
-                StructureInput::None
+            structure: match (graph, structure) {
+                (false, _) => StructureInput::None,
+                (true, ModelKind::FfnMorgan) => StructureInput::Morgan(fingerprints[i].clone()),
+                (true, _) => StructureInput::Graph(table.graphs[i].clone()),
             },
             descriptors: match signature {
                 None => Vec::new(),
@@ -305,7 +325,7 @@ pub fn run_indication_eval(
                 )
             };
             let kind = if graph {
-                ModelKind::Dmpnn
+                structure
             } else {
                 ModelKind::FeaturesOnly
             };
