@@ -3,7 +3,7 @@
 
 use crate::expr::connectivity::{Score, ScoreParams};
 use crate::expr::matrix::{Layout, read_matrix};
-use crate::expr::reversal_eval::{EvalConfig, evaluate_reversal_of};
+use crate::expr::reversal_eval::{EvalConfig, EvalRow, evaluate_reversal_of, mean_auc};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -101,22 +101,15 @@ pub fn run(args: &ConnectEvalArgs) -> anyhow::Result<()> {
         );
     }
     for score in &cfg.scores {
-        let rows: Vec<_> = rows.iter().filter(|r| r.score == score.name()).collect();
-        let n = rows.len().max(1) as f64;
-        let mean = rows.iter().map(|r| r.auc).sum::<f64>() / n;
-        // Random rankings: each disease's AUC has its permutation sd; the mean has sd √(Σsd²)/n.
-        let sd = rows
-            .iter()
-            .map(|r| r.auc_null.sd.powi(2))
-            .sum::<f64>()
-            .sqrt()
-            / n;
+        let rows: Vec<&EvalRow> = rows.iter().filter(|r| r.score == score.name()).collect();
+        let m = mean_auc(&rows);
         println!(
-            "{:<9} mean AUC over {} diseases {:.3}; random 0.5 ± {:.3} (95%)",
+            "{:<9} mean AUC over {} diseases {:.3} (one-sided permutation p {:.3}); random 0.5 ± {:.3} (95%)",
             score.name(),
             rows.len(),
-            mean,
-            1.96 * sd
+            m.mean,
+            m.p_value,
+            m.random_95
         );
     }
     Ok(())

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::train_signatures::NeighborArgs;
 use crate::expr::Score;
 use crate::expr::matrix::{Layout, write_matrix};
-use crate::expr::reversal_eval::{EvalConfig, EvalRow, evaluate_reversal_of};
+use crate::expr::reversal_eval::{EvalConfig, EvalRow, evaluate_reversal_of, mean_auc};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
@@ -162,27 +162,20 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
             fmt(p, false)
         );
     }
-    let mean_auc =
-        |rows: &[EvalRow]| rows.iter().map(|r| r.auc).sum::<f64>() / rows.len().max(1) as f64;
-    // Under random rankings each disease's AUC has the permutation sd; the mean over diseases
-    // has sd sqrt(Σ sd²)/n. 95% interval of the random mean: 0.5 ± 1.96·that.
-    let null_sd = |rows: &[EvalRow]| {
-        rows.iter()
-            .map(|r| r.auc_null.sd.powi(2))
-            .sum::<f64>()
-            .sqrt()
-            / rows.len().max(1) as f64
-    };
+    let (m, p) = (
+        mean_auc(&measured.iter().collect::<Vec<_>>()),
+        mean_auc(&predicted.iter().collect::<Vec<_>>()),
+    );
     println!(
-        "mean AUC over diseases: measured {:.3}, predicted {:.3}; random mean 0.5 ± {:.3} (95%)",
-        mean_auc(&measured),
-        mean_auc(&predicted),
-        1.96 * null_sd(&predicted)
+        "mean AUC over diseases: measured {:.3} (one-sided permutation p {:.3}), predicted {:.3} \
+         (p {:.3}); random mean 0.5 ± {:.3} (95%)",
+        m.mean, m.p_value, p.mean, p.p_value, p.random_95
     );
     std::fs::write(
         args.out.join("repurpose_eval.json"),
         serde_json::to_string_pretty(&serde_json::json!({
             "measured": measured, "predicted": predicted,
+            "mean_auc": {"measured": m, "predicted": p},
         }))?,
     )?;
     Ok(())

@@ -95,6 +95,50 @@ pub struct EvalRow {
     pub auc_null: NullSpread,
     /// AP under permuted labels.
     pub ap_null: NullSpread,
+    /// The AUC of each label permutation (the same permutation count for every row).
+    #[serde(skip)]
+    pub auc_permutations: Vec<f64>,
+}
+
+/// The mean AUC over several rows (diseases) against random rankings.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct MeanAuc {
+    /// Mean observed AUC.
+    pub mean: f64,
+    /// Half-width of the central 95% interval of the mean AUC under random rankings
+    /// (percentiles of the permutations around their median; ≈ 1.96 sd).
+    pub random_95: f64,
+    /// One-sided permutation p-value of the mean, `(1 + #{perm mean ≥ observed}) / (1 + B)`:
+    /// permutation `b` of every row, averaged, is one draw of the mean under random rankings.
+    /// Rows from one [`evaluate_reversal_of`] call share the seed, so their permutation `b`
+    /// shuffles the compounds the same way, keeping the overlap between diseases' drug lists.
+    pub p_value: f64,
+}
+
+/// [`MeanAuc`] of rows evaluated with the same number of permutations.
+pub fn mean_auc(rows: &[&EvalRow]) -> MeanAuc {
+    let n = rows.len().max(1) as f64;
+    let mean = rows.iter().map(|r| r.auc).sum::<f64>() / n;
+    let b = rows
+        .iter()
+        .map(|r| r.auc_permutations.len())
+        .min()
+        .unwrap_or(0);
+    let mut null: Vec<f64> = (0..b)
+        .map(|i| rows.iter().map(|r| r.auc_permutations[i]).sum::<f64>() / n)
+        .collect();
+    null.sort_by(f64::total_cmp);
+    let at = |q: f64| null.get(((b as f64 - 1.0) * q).round() as usize).copied();
+    let random_95 = match (at(0.025), at(0.5), at(0.975)) {
+        (Some(lo), Some(mid), Some(hi)) => (mid - lo).max(hi - mid),
+        _ => f64::NAN,
+    };
+    let ge = null.iter().filter(|&&v| v >= mean).count() as f64;
+    MeanAuc {
+        mean,
+        random_95,
+        p_value: (1.0 + ge) / (1.0 + b as f64),
+    }
 }
 
 /// Reads the DM drugs of each disease from `indications.tsv`.
@@ -200,8 +244,52 @@ pub fn evaluate_reversal_of(
                 prevalence: n_pos as f64 / labels.len() as f64,
                 auc_null: spread(auc, &aucs),
                 ap_null: spread(ap, &aps),
+                auc_permutations: aucs,
             });
         }
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(auc: f64, permutations: Vec<f64>) -> EvalRow {
+        let spread = NullSpread {
+            mean: 0.5,
+            sd: 0.0,
+            p_value: 1.0,
+        };
+        EvalRow {
+            doid: "D".into(),
+            disease: "d".into(),
+            score: "wtcs".into(),
+            n_compounds: 10,
+            n_positives: 2,
+            n_up: 1,
+            n_down: 1,
+            auc,
+            ap: 0.2,
+            prevalence: 0.2,
+            auc_null: spread,
+            ap_null: spread,
+            auc_permutations: permutations,
+        }
+    }
+
+    #[test]
+    fn mean_auc_pairs_permutations_across_rows() {
+        // Permutation means: 0.3, 0.5, 0.7, 0.9 (pairwise); observed mean 0.75.
+        let a = row(0.8, vec![0.2, 0.4, 0.6, 0.8]);
+        let b = row(0.7, vec![0.4, 0.6, 0.8, 1.0]);
+        let m = mean_auc(&[&a, &b]);
+        assert!((m.mean - 0.75).abs() < 1e-12);
+        // One permutation mean (0.9) reaches 0.75: p = (1 + 1) / (1 + 4).
+        assert!((m.p_value - 0.4).abs() < 1e-12);
+        assert!(m.random_95 > 0.0);
+        // Without permutations there is no interval, and p = 1.
+        let bare = mean_auc(&[&row(0.9, Vec::new())]);
+        assert!(bare.random_95.is_nan() && bare.p_value == 1.0);
+    }
 }
