@@ -1,4 +1,5 @@
-//! Ranking-quality metrics (pure f64): ROC-AUC and average precision.
+//! Ranking-quality metrics (pure f64): ROC-AUC and average precision; and the mean and spread
+//! of repeated measurements.
 //! Higher scores mean "predicted positive".
 
 /// ROC-AUC by the Mann–Whitney statistic with midranks for ties:
@@ -60,4 +61,19 @@ pub fn average_precision(scores: &[f64], labels: &[bool]) -> Option<f64> {
         i = j;
     }
     Some(ap)
+}
+/// Mean and sample standard deviation `√(Σ(x − x̄)² / (n − 1))` (0 for fewer than two values;
+/// mean 0 for none), e.g. of a metric over seeds.
+pub fn mean_and_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let sd = if n < 2 {
+        0.0
+    } else {
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    };
+    (mean, sd)
 }

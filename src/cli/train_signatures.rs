@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train::SplitKind;
+use crate::metrics::mean_and_sd;
 use crate::model::neighbors::NeighborConfig;
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
@@ -190,9 +191,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
     let line = |name: &str, m: &[SignatureMetrics]| {
         let stat = |f: &dyn Fn(&SignatureMetrics) -> f64| {
             let v: Vec<f64> = m.iter().map(f).collect();
-            let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-            let sd =
-                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt();
+            let (mean, sd) = mean_and_sd(&v);
             if v.len() > 1 {
                 format!("{mean:.3}±{sd:.3}")
             } else {
@@ -247,12 +246,8 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
                 m.pearson - best
             })
             .collect();
-        let n = margins.len() as f64;
-        let mean = margins.iter().sum::<f64>() / n;
-        let sd_model = {
-            let mu = model.iter().map(|m| m.pearson).sum::<f64>() / n;
-            (model.iter().map(|m| (m.pearson - mu).powi(2)).sum::<f64>() / n).sqrt()
-        };
+        let (mean, _) = mean_and_sd(&margins);
+        let (_, sd_model) = mean_and_sd(&model.iter().map(|m| m.pearson).collect::<Vec<_>>());
         println!(
             "{name}: Pearson − better baseline, paired per seed: {mean:+.4} (per seed {}); \
              seed-to-seed sd of the model {sd_model:.4}",
