@@ -6,6 +6,7 @@ pub mod chem;
 pub mod cli;
 pub mod data;
 pub mod expr;
+pub mod indications;
 pub mod kernel;
 pub mod metrics;
 pub mod model;

@@ -172,3 +172,114 @@ fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
     // With the measured signatures given as "predicted", the two fusions agree.
     assert_eq!(results[2].roc_auc, results[3].roc_auc);
 }
+
+/// A data folder laid out as the shared data, from the planted generator: signatures,
+/// structures, and two "diseases" (aromatic drugs; drugs with nitrogen) as DM indications.
+fn write_reference_data(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let (sigs, structures) = write_training_files(dir, true);
+    let data = dir.join("data");
+    for sub in ["expression", "repurposing"] {
+        std::fs::create_dir_all(data.join(sub)).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(data.join("expression/consensi-drugbank.tsv.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&std::fs::read(&sigs).unwrap()).unwrap();
+    gz.finish().unwrap();
+    std::fs::copy(&structures, data.join("expression/l1000_drugs.tsv")).unwrap();
+    let mut text = String::from("doid_id\tdrugbank_id\tdisease\tdrug\tcategory\n");
+    for (i, (name, smiles)) in drugs().iter().enumerate() {
+        if smiles.contains('c') {
+            text.push_str(&format!("D:1\tC{i}\taromatic\t{name}\tDM\n"));
+        }
+        if smiles.contains('N') || smiles.contains('n') {
+            text.push_str(&format!("D:2\tC{i}\tnitrogen\t{name}\tDM\n"));
+        }
+    }
+    std::fs::write(data.join("repurposing/indications.tsv"), text).unwrap();
+    data
+}
+
+#[test]
+fn indications_scores_every_library_compound_once_with_its_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_reference_data(dir.path());
+    let report = train_neighbors(dir.path(), true);
+    let model = report["seeds"][0]["neighbors"]["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Profiled C0 and C1 (their measured signatures are in the file given), two new
+    // compounds (predicted signatures), and an unparsable one.
+    let library = dir.path().join("library.csv");
+    let d = drugs();
+    std::fs::write(
+        &library,
+        format!(
+            "id,smiles\nC0,{}\nC1,{}\nNEW-AROMATIC,c1ccccc1CCO\nNEW-ALIPHATIC,CCCCCCO\nbroken,C1CC(\n",
+            d[0].1, d[1].1
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("indications.tsv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["indications", "--library"])
+        .arg(&library)
+        .arg("--signatures")
+        .arg(dir.path().join("sigs.tsv"))
+        .args([
+            "--model",
+            &model,
+            "--min-drugs",
+            "5",
+            "--neighbors-k",
+            "5",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "2 with a measured signature, 2 with a predicted one; 1 could not be scored",
+        ));
+    let rows: Vec<Vec<String>> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "row", "id", "smiles", "evidence", "top", "aromatic", "nitrogen", "error"
+        ]
+    );
+    let ids: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(ids, ["C0", "C1", "NEW-AROMATIC", "NEW-ALIPHATIC", "broken"]);
+    let evidence: Vec<&str> = rows[1..].iter().map(|r| r[3].as_str()).collect();
+    assert_eq!(
+        evidence,
+        [
+            "structure+measured",
+            "structure+measured",
+            "structure+predicted",
+            "structure+predicted",
+            ""
+        ]
+    );
+    assert!(
+        !rows[5][7].is_empty() && rows[5][5].is_empty(),
+        "{:?}",
+        rows[5]
+    );
+    let score = |r: usize, c: usize| rows[r][c].parse::<f64>().unwrap();
+    for r in 1..5 {
+        assert!((0.0..=1.0).contains(&score(r, 5)) && (0.0..=1.0).contains(&score(r, 6)));
+    }
+    // The aromatic newcomer's neighbours treat the "aromatic" disease more than the aliphatic one's.
+    assert!(score(3, 5) > score(4, 5), "{:?} {:?}", rows[3], rows[4]);
+}

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod connect_eval;
 pub mod evaluate;
 pub mod indication_eval;
+pub mod indications;
 pub mod inspect;
 pub mod predict;
 pub mod repurpose;
@@ -53,8 +54,11 @@ pub enum Command {
     Repurpose(repurpose::RepurposeArgs),
     /// Evaluate repurposing on the shared data: measured vs cross-validated predicted signatures.
     RepurposeEval(repurpose_eval::RepurposeEvalArgs),
-    /// Predict drugs' indications from structure, signature, or both (shared data).
+    /// Evaluate indication prediction from structure, signature, or both (shared data).
     IndicationEval(indication_eval::IndicationEvalArgs),
+    /// Score new compounds for the diseases of known drugs (neighbours of structure, fused
+    /// with neighbours of a measured or predicted signature).
+    Indications(indications::IndicationsArgs),
     /// Evaluate connectivity scores for repurposing on the shared real data.
     ConnectEval(connect_eval::ConnectEvalArgs),
 }
@@ -74,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Repurpose(args) => repurpose::run(&args),
         Command::RepurposeEval(args) => repurpose_eval::run(&args),
         Command::IndicationEval(args) => indication_eval::run(&args),
+        Command::Indications(args) => indications::run(&args),
         Command::ConnectEval(args) => connect_eval::run(&args),
     }
 }

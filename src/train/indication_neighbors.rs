@@ -16,41 +16,119 @@ use super::indication_job::{IndicationLabels, IndicationResult, Method, Modality
 use super::job::{SplitPlan, make_split};
 use super::metrics::{SplitMetrics, TaskType};
 use super::signature_job::{ProfiledCompounds, morgan_fingerprints};
+use crate::chem::Fingerprint;
 use crate::expr::signature::pearson;
+use crate::model::descriptors::DescriptorFeatures;
 use crate::model::neighbors::{NeighborConfig, neighbor_average};
 
-/// Scores of one query against the references: the neighbour average, or the references'
-/// base rate when no neighbour has a positive similarity.
-fn scores(sims: &[f64], labels: &[f32], t: usize, config: &NeighborConfig) -> Vec<f64> {
-    neighbor_average(sims, labels, t, config.k, config.power).unwrap_or_else(|| {
-        let n = (labels.len() / t.max(1)).max(1) as f64;
-        (0..t)
-            .map(|j| {
-                labels
-                    .iter()
-                    .skip(j)
-                    .step_by(t)
-                    .map(|&v| f64::from(v))
-                    .sum::<f64>()
-                    / n
-            })
-            .collect()
-    })
+/// Neighbour indication models over fixed reference compounds: their fingerprints,
+/// standardized signature inputs and known indications.
+#[derive(Debug, Clone)]
+pub struct IndicationNeighbors {
+    /// Disease names, one score each.
+    pub diseases: Vec<String>,
+    config: NeighborConfig,
+    fingerprints: Vec<Fingerprint>,
+    signatures: Vec<Vec<f64>>,
+    scaling: DescriptorFeatures,
+    labels: Vec<f32>,
 }
 
-/// Standardized rows (scaling fitted on the training rows, or the pretrained encoder's).
-fn standardized(signatures: &SignatureSide, rows: &[Vec<f32>], train: &[usize]) -> Vec<Vec<f64>> {
-    let train_rows: Vec<&[f32]> = train
+impl IndicationNeighbors {
+    /// References: fingerprints, raw signature inputs, and `references × diseases` 0/1
+    /// labels; `scaling` standardizes signature inputs (fitted on training compounds).
+    pub fn new(
+        config: NeighborConfig,
+        diseases: Vec<String>,
+        fingerprints: Vec<Fingerprint>,
+        raw_signatures: &[&[f32]],
+        labels: Vec<f32>,
+        scaling: DescriptorFeatures,
+    ) -> anyhow::Result<Self> {
+        let n = fingerprints.len();
+        anyhow::ensure!(
+            raw_signatures.len() == n && labels.len() == n * diseases.len(),
+            "{n} reference fingerprints, {} signatures and {} labels for {} diseases",
+            raw_signatures.len(),
+            labels.len(),
+            diseases.len()
+        );
+        let mut model = IndicationNeighbors {
+            diseases,
+            config,
+            fingerprints,
+            signatures: Vec::new(),
+            scaling,
+            labels,
+        };
+        model.signatures = raw_signatures
+            .iter()
+            .map(|r| model.standardize(r))
+            .collect();
+        Ok(model)
+    }
+
+    /// Neighbour search and weights.
+    pub fn config(&self) -> &NeighborConfig {
+        &self.config
+    }
+
+    /// Standardized signature inputs of one raw row (missing values become the mean).
+    pub fn standardize(&self, raw: &[f32]) -> Vec<f64> {
+        let mut out = vec![0.0f32; self.scaling.len()];
+        self.scaling.normalize(raw, &mut out);
+        out.into_iter().map(f64::from).collect()
+    }
+
+    /// Neighbour average of the labels for these similarities, or the references' base rate
+    /// when no neighbour has a positive similarity.
+    fn vote(&self, sims: &[f64]) -> Vec<f64> {
+        let t = self.diseases.len();
+        neighbor_average(sims, &self.labels, t, self.config.k, self.config.power).unwrap_or_else(
+            || {
+                let n = self.fingerprints.len().max(1) as f64;
+                (0..t)
+                    .map(|j| {
+                        self.labels
+                            .iter()
+                            .skip(j)
+                            .step_by(t)
+                            .map(|&v| f64::from(v))
+                            .sum::<f64>()
+                            / n
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    /// Scores from structure: Tanimoto neighbours.
+    pub fn structure_scores(&self, fingerprint: &Fingerprint) -> Vec<f64> {
+        let sims: Vec<f64> = self
+            .fingerprints
+            .iter()
+            .map(|f| fingerprint.tanimoto(f))
+            .collect();
+        self.vote(&sims)
+    }
+
+    /// Scores from a standardized signature: Pearson-correlated neighbours.
+    pub fn signature_scores(&self, standardized: &[f64]) -> Vec<f64> {
+        let sims: Vec<f64> = self
+            .signatures
+            .iter()
+            .map(|r| pearson(standardized, r))
+            .collect();
+        self.vote(&sims)
+    }
+}
+
+/// The fused score `(a + b) / 2` per disease.
+pub fn fuse(structure: &[f64], signature: &[f64]) -> Vec<f64> {
+    structure
         .iter()
-        .map(|&i| signatures.measured[i].as_slice())
-        .collect();
-    let scaling = signatures.scaling(&train_rows, false);
-    rows.iter()
-        .map(|r| {
-            let mut out = vec![0.0f32; r.len()];
-            scaling.normalize(r, &mut out);
-            out.into_iter().map(f64::from).collect()
-        })
+        .zip(signature)
+        .map(|(a, b)| (a + b) / 2.0)
         .collect()
 }
 
@@ -70,50 +148,43 @@ pub fn run_neighbor_indications(
     for &seed in seeds {
         let split = make_split(table, &SplitPlan::Scaffold([0.8, 0.1, 0.1]), seed)?;
         let references: Vec<usize> = split.train.iter().chain(&split.val).copied().collect();
-        let reference_labels: Vec<f32> = references
+        let train_rows: Vec<&[f32]> = split
+            .train
             .iter()
-            .flat_map(|&i| labels.labels[i * t..(i + 1) * t].iter().copied())
+            .map(|&i| signatures.measured[i].as_slice())
             .collect();
-        let measured = standardized(signatures, &signatures.measured, &split.train);
-        let predicted = signatures
-            .predicted
-            .as_ref()
-            .map(|p| standardized(signatures, p, &split.train));
-        let structure_scores = |i: usize| {
-            let sims: Vec<f64> = references
+        let model = IndicationNeighbors::new(
+            *config,
+            labels.diseases.clone(),
+            references.iter().map(|&i| fps[i].clone()).collect(),
+            &references
                 .iter()
-                .map(|&r| fps[i].tanimoto(&fps[r]))
-                .collect();
-            scores(&sims, &reference_labels, t, config)
-        };
-        let signature_scores = |row: &[f64]| {
-            let sims: Vec<f64> = references
+                .map(|&i| signatures.measured[i].as_slice())
+                .collect::<Vec<_>>(),
+            references
                 .iter()
-                .map(|&r| pearson(row, &measured[r]))
-                .collect();
-            scores(&sims, &reference_labels, t, config)
-        };
+                .flat_map(|&i| labels.labels[i * t..(i + 1) * t].iter().copied())
+                .collect(),
+            signatures.scaling(&train_rows, false),
+        )?;
         let mut by_modality: Vec<(Modality, Vec<f64>)> = vec![
             (Modality::Structure, Vec::new()),
             (Modality::Signature, Vec::new()),
             (Modality::Fused, Vec::new()),
         ];
-        if predicted.is_some() {
+        if signatures.predicted.is_some() {
             by_modality.push((Modality::FusedPredicted, Vec::new()));
         }
         for &i in &split.test {
-            let s = structure_scores(i);
-            let g = signature_scores(&measured[i]);
-            let fused: Vec<f64> = s.iter().zip(&g).map(|(a, b)| (a + b) / 2.0).collect();
-            by_modality[0].1.extend(&s);
-            by_modality[1].1.extend(&g);
-            by_modality[2].1.extend(&fused);
-            if let Some(p) = &predicted {
-                let gp = signature_scores(&p[i]);
-                by_modality[3]
-                    .1
-                    .extend(s.iter().zip(&gp).map(|(a, b)| (a + b) / 2.0));
+            let s = model.structure_scores(&fps[i]);
+            let g = model.signature_scores(&model.standardize(&signatures.measured[i]));
+            by_modality[2].1.extend(fuse(&s, &g));
+            if let Some(p) = &signatures.predicted {
+                let gp = model.signature_scores(&model.standardize(&p[i]));
+                by_modality[3].1.extend(fuse(&s, &gp));
             }
+            by_modality[0].1.extend(s);
+            by_modality[1].1.extend(g);
         }
         let truth: Vec<f64> = split
             .test

@@ -1,0 +1,252 @@
+//! Therapeutic-use prediction for new compounds: each library compound gets a score per
+//! disease from the nearest-neighbour indication models ([`IndicationNeighbors`]) over the
+//! profiled reference compounds (structure, measured L1000 signature and known
+//! disease-modifying indications). The evidence is the structure alone, or the structure fused
+//! with the compound's measured signature when one is given, or with a signature predicted
+//! from its structure when a structure → signature model is given. Compounds stream through
+//! in chunks (bounded memory), and every input row gets one result, failures with a reason.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use rayon::prelude::*;
+
+use crate::chem::Fingerprint;
+use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
+use crate::expr::{GeneSpace, SignatureMatrix};
+use crate::model::neighbors::NeighborConfig;
+use crate::model::{ModelConfig, ModelKind, StructureInput};
+use crate::screen::featurize_row;
+use crate::train::encoder_job::values_in;
+use crate::train::indication_job::{SignatureSide, read_indications};
+use crate::train::indication_neighbors::{IndicationNeighbors, fuse};
+use crate::train::signature_job::{morgan_fingerprints, read_profiled};
+use crate::train::signature_predictor::SignaturePredictor;
+
+/// What a compound's indication scores rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndicationEvidence {
+    /// Structural neighbours only.
+    Structure,
+    /// Structural neighbours fused with neighbours of its measured signature.
+    StructureMeasured,
+    /// Structural neighbours fused with neighbours of a signature predicted from structure.
+    StructurePredicted,
+}
+
+impl IndicationEvidence {
+    /// `structure`, `structure+measured` or `structure+predicted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndicationEvidence::Structure => "structure",
+            IndicationEvidence::StructureMeasured => "structure+measured",
+            IndicationEvidence::StructurePredicted => "structure+predicted",
+        }
+    }
+}
+
+/// One library compound's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicationPrediction {
+    /// 0-based entry index in the library.
+    pub row: u64,
+    /// Identifier (or `row N`).
+    pub id: String,
+    /// SMILES (as written, or canonical for molfile entries).
+    pub smiles: String,
+    /// Evidence kind.
+    pub evidence: IndicationEvidence,
+    /// One score in [0, 1] per disease (empty when the compound could not be scored).
+    pub scores: Vec<f64>,
+    /// Why the compound could not be scored, if it could not.
+    pub error: Option<String>,
+}
+
+/// The reference compounds and their gene space.
+#[derive(Debug, Clone)]
+pub struct IndicationReferences {
+    /// The neighbour models over every reference compound.
+    pub model: IndicationNeighbors,
+    /// Genes of the reference signatures (the order the models read).
+    pub genes: GeneSpace,
+    /// Reference compounds.
+    pub n_references: usize,
+}
+
+/// Builds the references from a data folder laid out as the shared data
+/// (`expression/consensi-drugbank.tsv.gz`, `expression/l1000_drugs.tsv`,
+/// `repurposing/indications.tsv`), keeping diseases with at least `min_drugs` references.
+pub fn load_references(
+    data: &Path,
+    min_drugs: usize,
+    config: NeighborConfig,
+) -> anyhow::Result<IndicationReferences> {
+    let expr = data.join("expression");
+    let profiled = read_profiled(
+        &expr.join("consensi-drugbank.tsv.gz"),
+        &expr.join("l1000_drugs.tsv"),
+        None,
+    )?;
+    let labels = read_indications(
+        &data.join("repurposing/indications.tsv"),
+        &profiled,
+        min_drugs,
+    )?;
+    anyhow::ensure!(
+        !labels.diseases.is_empty(),
+        "no disease has {min_drugs} or more profiled disease-modifying drugs"
+    );
+    let side = SignatureSide::raw_genes(&profiled);
+    let rows: Vec<&[f32]> = side.measured.iter().map(Vec::as_slice).collect();
+    let model = IndicationNeighbors::new(
+        config,
+        labels.diseases,
+        morgan_fingerprints(&profiled.table.smiles, &config)?,
+        &rows,
+        labels.labels,
+        side.scaling(&rows, false),
+    )?;
+    Ok(IndicationReferences {
+        model,
+        genes: GeneSpace::new(profiled.table.task_names.clone())?,
+        n_references: profiled.table.len(),
+    })
+}
+
+/// Sources of signatures for library compounds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignatureSources<'a> {
+    /// Measured signatures, by compound id.
+    pub measured: Option<&'a SignatureMatrix>,
+    /// A structure → signature model for the other compounds.
+    pub predictor: Option<&'a SignaturePredictor>,
+}
+
+/// Streams a library and predicts every compound's indication scores; `each` receives every
+/// chunk's results in input order.
+pub fn predict_library_indications(
+    references: &IndicationReferences,
+    library: &Path,
+    options: &LibraryOptions,
+    sources: SignatureSources,
+    chunk_size: usize,
+    each: &mut dyn FnMut(Vec<IndicationPrediction>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let config = fingerprint_config(references.model.config());
+    let predictor = match sources.predictor {
+        Some(p) => Some((p, p.input_config()?, GeneSpace::new(p.genes().to_vec())?)),
+        None => None,
+    };
+    let ref_genes = references.genes.ids();
+    let mut reader = LibraryReader::open(library, options)?;
+    loop {
+        let chunk: Vec<LibraryRow> = reader
+            .by_ref()
+            .take(chunk_size.max(1))
+            .collect::<Result<_, _>>()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let parsed: Vec<Result<(Fingerprint, String), String>> = chunk
+            .par_iter()
+            .map(|row| match featurize_row(&config, row) {
+                Ok((input, smiles)) => match input.structure {
+                    StructureInput::Morgan(fp) => Ok((fp, smiles)),
+                    _ => Err("no fingerprint".to_string()),
+                },
+                Err((_, message)) => Err(message),
+            })
+            .collect();
+        // Signatures: measured ones by id, else predicted ones (one batch per chunk).
+        let mut signatures: Vec<Option<(Vec<f64>, IndicationEvidence)>> = chunk
+            .iter()
+            .map(|row| {
+                let m = sources.measured?;
+                let s = m.position(&row.id)?;
+                Some((
+                    values_in(ref_genes, &m.genes, m.column(s)),
+                    IndicationEvidence::StructureMeasured,
+                ))
+            })
+            .collect();
+        if let Some((p, input_config, genes)) = &predictor {
+            let wanted: Vec<usize> = (0..chunk.len())
+                .filter(|&i| signatures[i].is_none() && parsed[i].is_ok())
+                .collect();
+            let inputs: Vec<_> = wanted
+                .par_iter()
+                .map(|&i| featurize_row(input_config, &chunk[i]).map(|(input, _)| input))
+                .collect();
+            let ok: Vec<(usize, _)> = wanted
+                .iter()
+                .zip(&inputs)
+                .filter_map(|(&i, r)| r.as_ref().ok().map(|input| (i, input)))
+                .collect();
+            let refs: Vec<_> = ok.iter().map(|(_, input)| *input).collect();
+            if !refs.is_empty() {
+                let values = p.predict(&refs, &Device::flex())?;
+                let g = genes.len();
+                for (k, (i, _)) in ok.iter().enumerate() {
+                    signatures[*i] = Some((
+                        values_in(ref_genes, genes, &values[k * g..(k + 1) * g]),
+                        IndicationEvidence::StructurePredicted,
+                    ));
+                }
+            }
+        }
+        let results: Vec<IndicationPrediction> = chunk
+            .into_par_iter()
+            .zip(parsed)
+            .zip(signatures)
+            .map(|((row, parsed), signature)| {
+                let id = if row.id.is_empty() {
+                    format!("row {}", row.row)
+                } else {
+                    row.id.clone()
+                };
+                match parsed {
+                    Ok((fp, smiles)) => {
+                        let structure = references.model.structure_scores(&fp);
+                        let (scores, evidence) = match signature {
+                            Some((values, evidence)) => {
+                                let raw: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+                                let standardized = references.model.standardize(&raw);
+                                let g = references.model.signature_scores(&standardized);
+                                (fuse(&structure, &g), evidence)
+                            }
+                            None => (structure, IndicationEvidence::Structure),
+                        };
+                        IndicationPrediction {
+                            row: row.row,
+                            id,
+                            smiles,
+                            evidence,
+                            scores,
+                            error: None,
+                        }
+                    }
+                    Err(message) => IndicationPrediction {
+                        row: row.row,
+                        id,
+                        smiles: match &row.molecule {
+                            crate::data::MoleculeText::Smiles(s) => s.clone(),
+                            crate::data::MoleculeText::Molblock(_) => String::new(),
+                        },
+                        evidence: IndicationEvidence::Structure,
+                        scores: Vec::new(),
+                        error: Some(message),
+                    },
+                }
+            })
+            .collect();
+        each(results)?;
+    }
+}
+
+/// The featurizer configuration that yields the neighbour models' fingerprints.
+fn fingerprint_config(config: &NeighborConfig) -> ModelConfig {
+    let mut m = ModelConfig::defaults(ModelKind::FfnMorgan, 0);
+    m.morgan_radius = config.radius;
+    m.morgan_bits = config.bits;
+    m
+}
