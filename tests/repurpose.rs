@@ -311,7 +311,7 @@ fn train_encoder_writes_one_embedding_per_signature() {
 
 #[test]
 fn indication_models_train_on_structure_signature_and_both() {
-    use moltx::model::ModelKind;
+    use moltx::model::{ModelConfig, ModelKind};
     use moltx::train::indication_job::{
         Modality, SignatureSide, read_indications, run_indication_eval,
     };
@@ -336,7 +336,7 @@ fn indication_models_train_on_structure_signature_and_both() {
         &raw,
         &[0],
         &options,
-        ModelKind::Dmpnn,
+        &ModelConfig::defaults(ModelKind::Dmpnn, 0),
         &mut |_, _, _| {},
     )
     .unwrap();
@@ -368,7 +368,7 @@ fn indication_models_train_on_structure_signature_and_both() {
         &encoded,
         &[0],
         &options,
-        ModelKind::FfnMorgan,
+        &ModelConfig::defaults(ModelKind::FfnMorgan, 0),
         &mut |_, _, _| {},
     )
     .unwrap();

@@ -14,7 +14,7 @@ use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::pathway::SignatureInput;
 use crate::metrics::mean_and_sd;
 use crate::model::signature_file::SignatureEncoderFile;
-use crate::model::{FeatureEncoderConfig, ModelKind};
+use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind};
 use crate::train::encoder_job::values_in;
 use crate::train::indication_job::{
     IndicationResult, Method, Modality, SignatureSide, read_indications, run_indication_eval,
@@ -85,6 +85,9 @@ pub struct IndicationEvalArgs {
     /// default: on the shared data the D-MPNN scores below 0.5 on this task.
     #[arg(long, value_enum, default_value = "ffn-morgan")]
     pub structure_model: StructureNetwork,
+    /// Architecture of the networks.
+    #[command(flatten)]
+    pub architecture: super::columns::ArchitectureArgs,
     /// Models: trained networks, nearest neighbours, or both.
     #[arg(long, value_enum, default_value = "both")]
     pub method: Methods,
@@ -143,16 +146,19 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
             epochs: args.epochs,
             ..TrainOptions::default()
         };
+        let kind = match args.structure_model {
+            StructureNetwork::Dmpnn => ModelKind::Dmpnn,
+            StructureNetwork::FfnMorgan => ModelKind::FfnMorgan,
+        };
+        let mut network = ModelConfig::defaults(kind, 0);
+        args.architecture.apply(&mut network);
         results.extend(run_indication_eval(
             &profiled,
             &labels,
             &signatures,
             &seeds,
             &options,
-            match args.structure_model {
-                StructureNetwork::Dmpnn => ModelKind::Dmpnn,
-                StructureNetwork::FfnMorgan => ModelKind::FfnMorgan,
-            },
+            &network,
             &mut |s, m, r| {
                 bar.set_message(format!("seed {s} {m:?} epoch {}", r.epoch));
                 bar.inc(1);

@@ -235,18 +235,20 @@ fn gather_part<'a>(
     part
 }
 
-/// Trains and tests every modality for each seed. `structure` is the network that reads the
-/// structure: [`ModelKind::Dmpnn`] (the molecular graph) or [`ModelKind::FfnMorgan`] (Morgan
-/// fingerprint bits).
+/// Trains and tests every modality for each seed. `network` is the architecture: its `kind`
+/// is the network that reads the structure ([`ModelKind::Dmpnn`] on the molecular graph or
+/// [`ModelKind::FfnMorgan`] on Morgan bits), and its widths, depth, dropout and aggregation
+/// apply to every model (tasks, descriptors and encoder are set here).
 pub fn run_indication_eval(
     profiled: &ProfiledCompounds,
     labels: &IndicationLabels,
     signatures: &SignatureSide,
     seeds: &[u64],
     options: &TrainOptions,
-    structure: ModelKind,
+    network: &ModelConfig,
     progress: &mut dyn FnMut(u64, Modality, &EpochRecord),
 ) -> anyhow::Result<Vec<IndicationResult>> {
+    let structure = network.kind;
     anyhow::ensure!(
         matches!(structure, ModelKind::Dmpnn | ModelKind::FfnMorgan),
         "the structure network must be dmpnn or ffn-morgan"
@@ -254,10 +256,9 @@ pub fn run_indication_eval(
     let table = &profiled.table;
     let fingerprints = match structure {
         ModelKind::FfnMorgan => {
-            let d = ModelConfig::defaults(ModelKind::FfnMorgan, 0);
             let config = NeighborConfig {
-                radius: d.morgan_radius,
-                bits: d.morgan_bits,
+                radius: network.morgan_radius,
+                bits: network.morgan_bits,
                 ..NeighborConfig::default()
             };
             morgan_fingerprints(&table.smiles, &config)?
@@ -329,7 +330,13 @@ pub fn run_indication_eval(
             } else {
                 ModelKind::FeaturesOnly
             };
-            let mut config = ModelConfig::defaults(kind, t);
+            let mut config = ModelConfig {
+                kind,
+                n_tasks: t,
+                descriptors: None,
+                feature_encoder: None,
+                ..network.clone()
+            };
             let mut options = TrainOptions {
                 seed,
                 ..options.clone()
