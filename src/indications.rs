@@ -20,7 +20,7 @@ use crate::screen::featurize_row;
 use crate::train::encoder_job::values_in;
 use crate::train::indication_job::{SignatureSide, read_indications};
 use crate::train::indication_neighbors::{IndicationNeighbors, fuse};
-use crate::train::signature_job::{morgan_fingerprints, read_profiled};
+use crate::train::signature_job::{morgan_fingerprints, read_profiled_data};
 use crate::train::signature_predictor::SignaturePredictor;
 
 /// What a compound's indication scores rest on.
@@ -81,12 +81,7 @@ pub fn load_references(
     min_drugs: usize,
     config: NeighborConfig,
 ) -> anyhow::Result<IndicationReferences> {
-    let expr = data.join("expression");
-    let profiled = read_profiled(
-        &expr.join("consensi-drugbank.tsv.gz"),
-        &expr.join("l1000_drugs.tsv"),
-        None,
-    )?;
+    let profiled = read_profiled_data(data)?;
     let labels = read_indications(
         &data.join("repurposing/indications.tsv"),
         &profiled,

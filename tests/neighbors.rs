@@ -176,19 +176,7 @@ fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
 /// A data folder laid out as the shared data, from the planted generator: signatures,
 /// structures, and two "diseases" (aromatic drugs; drugs with nitrogen) as DM indications.
 fn write_reference_data(dir: &Path) -> PathBuf {
-    use std::io::Write;
     let (sigs, structures) = write_training_files(dir, true);
-    let data = dir.join("data");
-    for sub in ["expression", "repurposing"] {
-        std::fs::create_dir_all(data.join(sub)).unwrap();
-    }
-    let mut gz = flate2::write::GzEncoder::new(
-        std::fs::File::create(data.join("expression/consensi-drugbank.tsv.gz")).unwrap(),
-        flate2::Compression::fast(),
-    );
-    gz.write_all(&std::fs::read(&sigs).unwrap()).unwrap();
-    gz.finish().unwrap();
-    std::fs::copy(&structures, data.join("expression/l1000_drugs.tsv")).unwrap();
     let mut text = String::from("doid_id\tdrugbank_id\tdisease\tdrug\tcategory\n");
     for (i, (name, smiles)) in drugs().iter().enumerate() {
         if smiles.contains('c') {
@@ -198,8 +186,7 @@ fn write_reference_data(dir: &Path) -> PathBuf {
             text.push_str(&format!("D:2\tC{i}\tnitrogen\t{name}\tDM\n"));
         }
     }
-    std::fs::write(data.join("repurposing/indications.tsv"), text).unwrap();
-    data
+    common::write_data_folder(dir, &sigs, &structures, &text)
 }
 
 #[test]

@@ -420,21 +420,16 @@ fn features_only_model_trains_from_descriptors() {
 
 #[test]
 fn indication_eval_runs_from_the_cli_with_pathways_encoder_and_predicted_signatures() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    for sub in ["expression", "repurposing"] {
-        std::fs::create_dir_all(data.join(sub)).unwrap();
-    }
     let (sigs, table) = training_files(dir.path());
-    let mut gz = flate2::write::GzEncoder::new(
-        std::fs::File::create(data.join("expression/consensi-drugbank.tsv.gz")).unwrap(),
-        flate2::Compression::fast(),
+    let indications = dir.path().join("indications.tsv");
+    write_indications(&indications);
+    let data = common::write_data_folder(
+        dir.path(),
+        &sigs,
+        &table,
+        &std::fs::read_to_string(&indications).unwrap(),
     );
-    gz.write_all(&std::fs::read(&sigs).unwrap()).unwrap();
-    gz.finish().unwrap();
-    std::fs::copy(&table, data.join("expression/l1000_drugs.tsv")).unwrap();
-    write_indications(&data.join("repurposing/indications.tsv"));
     let sets = dir.path().join("sets.gmt");
     std::fs::write(
         &sets,

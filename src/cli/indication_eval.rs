@@ -20,7 +20,7 @@ use crate::train::indication_job::{
     IndicationResult, Method, Modality, SignatureSide, read_indications, run_indication_eval,
 };
 use crate::train::indication_neighbors::run_neighbor_indications;
-use crate::train::signature_job::{ProfiledCompounds, read_profiled};
+use crate::train::signature_job::{ProfiledCompounds, read_profiled_data};
 use crate::train::trainer::TrainOptions;
 
 /// Network that reads the structure in `indication-eval`.
@@ -101,12 +101,7 @@ pub struct IndicationEvalArgs {
 
 /// Runs `moltx indication-eval`.
 pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
-    let expr = args.data.join("expression");
-    let profiled = read_profiled(
-        &expr.join("consensi-drugbank.tsv.gz"),
-        &expr.join("l1000_drugs.tsv"),
-        None,
-    )?;
+    let profiled = read_profiled_data(&args.data)?;
     let labels = read_indications(
         &args.data.join("repurposing/indications.tsv"),
         &profiled,

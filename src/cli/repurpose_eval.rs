@@ -15,7 +15,7 @@ use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
 use crate::train::signature_cv::{cross_validated_neighbor_signatures, cross_validated_signatures};
-use crate::train::signature_job::read_profiled;
+use crate::train::signature_job::read_profiled_data;
 use crate::train::trainer::TrainOptions;
 
 /// Which structure → signature model predicts the held-out folds.
@@ -68,12 +68,7 @@ pub struct RepurposeEvalArgs {
 
 /// Runs `moltx repurpose-eval`.
 pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
-    let expr = args.data.join("expression");
-    let data = read_profiled(
-        &expr.join("consensi-drugbank.tsv.gz"),
-        &expr.join("l1000_drugs.tsv"),
-        None,
-    )?;
+    let data = read_profiled_data(&args.data)?;
     std::fs::create_dir_all(&args.out)?;
     let job = TrainJob {
         model: ModelConfig::defaults(ModelKind::Dmpnn, data.table.n_tasks()),

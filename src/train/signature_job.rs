@@ -137,6 +137,17 @@ pub fn read_profiled(
     })
 }
 
+/// [`read_profiled`] on a data folder laid out as the shared data:
+/// `expression/consensi-drugbank.tsv.gz` joined with `expression/l1000_drugs.tsv`.
+pub fn read_profiled_data(data: &Path) -> anyhow::Result<ProfiledCompounds> {
+    let expr = data.join("expression");
+    read_profiled(
+        &expr.join("consensi-drugbank.tsv.gz"),
+        &expr.join("l1000_drugs.tsv"),
+        None,
+    )
+}
+
 /// How well predicted signatures match measured ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct SignatureMetrics {

@@ -12,3 +12,28 @@ pub fn drugs() -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A data folder laid out as the shared data (`expression/consensi-drugbank.tsv.gz`,
+/// `expression/l1000_drugs.tsv`, `repurposing/indications.tsv`) from a signature file, a
+/// structure table and the indications' text.
+pub fn write_data_folder(
+    dir: &std::path::Path,
+    signatures: &std::path::Path,
+    structures: &std::path::Path,
+    indications: &str,
+) -> std::path::PathBuf {
+    use std::io::Write;
+    let data = dir.join("data");
+    for sub in ["expression", "repurposing"] {
+        std::fs::create_dir_all(data.join(sub)).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(data.join("expression/consensi-drugbank.tsv.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&std::fs::read(signatures).unwrap()).unwrap();
+    gz.finish().unwrap();
+    std::fs::copy(structures, data.join("expression/l1000_drugs.tsv")).unwrap();
+    std::fs::write(data.join("repurposing/indications.tsv"), indications).unwrap();
+    data
+}
