@@ -270,9 +270,13 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
             shrinkage.join(" ")
         );
     }
+    let files = match args.model {
+        SignatureModels::Dmpnn => "seed_<s>/model_*.moltx",
+        SignatureModels::Neighbors => "seed_<s>/neighbors/neighbors.moltx",
+        SignatureModels::Both => "seed_<s>/model_*.moltx, seed_<s>/neighbors/neighbors.moltx",
+    };
     println!(
-        "wrote {} (per seed: seed_<s>/model_0.moltx, seed_<s>/neighbors/neighbors.moltx; \
-         signature_metrics.json)",
+        "wrote {} (per seed: {files}; signature_metrics.json)",
         args.out.display()
     );
     Ok(())

@@ -67,7 +67,7 @@ pub fn cross_validated_neighbor_signatures(
     for fold in 0..k {
         let split = make_split(table, &SplitPlan::ScaffoldKFold { k, fold }, seed)?;
         let references: Vec<usize> = split.train.iter().chain(&split.val).copied().collect();
-        let model = fit_neighbors(data, &fps, &references, config)?;
+        let model = fit_neighbors(table, &data.ids, &fps, &references, config)?;
         let test: Vec<&Fingerprint> = split.test.iter().map(|&i| &fps[i]).collect();
         let values = model.predict_all(&test);
         for (t, &i) in split.test.iter().enumerate() {

@@ -345,18 +345,10 @@ pub fn run_signature_job(
                 let references: Vec<usize> =
                     split.train.iter().chain(&split.val).copied().collect();
                 let test_fps: Vec<&Fingerprint> = split.test.iter().map(|&i| &fps[i]).collect();
-                let fitted = fit_neighbors(data, fps, &references, *config)?;
+                let fitted = fit_neighbors(table, &data.ids, fps, &references, *config)?;
                 let shuffled_table = shuffle_training_signatures(table, &references, seed);
-                let shuffled = fit_neighbors(
-                    &ProfiledCompounds {
-                        table: shuffled_table,
-                        ids: data.ids.clone(),
-                        without_structure: Vec::new(),
-                    },
-                    fps,
-                    &references,
-                    *config,
-                )?;
+                let shuffled =
+                    fit_neighbors(&shuffled_table, &data.ids, fps, &references, *config)?;
                 let file = dir.join("neighbors").join("neighbors.moltx");
                 std::fs::create_dir_all(dir.join("neighbors"))?;
                 fitted.save(&file)?;
@@ -412,19 +404,20 @@ pub fn morgan_fingerprints(
         .collect()
 }
 
-/// Fits a nearest-neighbour structure → signature model on the table entries `references`.
+/// Fits a nearest-neighbour structure → signature model on the table entries `references`
+/// (`ids` and `fingerprints` in table order).
 pub fn fit_neighbors(
-    data: &ProfiledCompounds,
+    table: &MoleculeTable,
+    ids: &[String],
     fingerprints: &[Fingerprint],
     references: &[usize],
     config: NeighborConfig,
 ) -> anyhow::Result<NeighborModel> {
-    let table = &data.table;
     let g = table.n_tasks();
     NeighborModel::fit(
         config,
         table.task_names.clone(),
-        references.iter().map(|&i| data.ids[i].clone()).collect(),
+        references.iter().map(|&i| ids[i].clone()).collect(),
         references
             .iter()
             .map(|&i| fingerprints[i].clone())
