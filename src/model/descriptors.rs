@@ -98,6 +98,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scaling_survives_the_json_header_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let values: Vec<f64> = (0..2000)
+            .map(|_| rng.random_range(-1e3..1e3) * 10f64.powi(rng.random_range(-6..6)))
+            .collect();
+        let f = DescriptorFeatures {
+            generator: "test".into(),
+            names: (0..1000).map(|i| format!("d{i}")).collect(),
+            mean: values[..1000].to_vec(),
+            sd: values[1000..].to_vec(),
+        };
+        let back: DescriptorFeatures =
+            serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back, f);
+    }
+
+    #[test]
     fn fit_and_normalize() {
         let mut f = DescriptorFeatures {
             generator: "t".into(),

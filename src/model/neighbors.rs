@@ -409,7 +409,8 @@ mod tests {
             vec!["a".into(), "b".into()],
             vec!["x".into(), "y".into(), "z".into()],
             fps,
-            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            // Means like 0.7/3 need every bit of the f64 to survive the JSON header.
+            vec![0.1, 0.2, 0.3, 0.4, 0.3, 1.7],
         )
         .unwrap();
         let path = Path::new("m.knn.moltx");
