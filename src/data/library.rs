@@ -314,7 +314,7 @@ pub(crate) fn pick_columns(
 /// error rather than ending the stream.
 struct DelimitedRows {
     path: PathBuf,
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
     lines: RecordLines,
     n_fields: usize,
@@ -330,11 +330,12 @@ impl DelimitedRows {
         sep: u8,
         options: &LibraryOptions,
     ) -> Result<Self, DataError> {
+        let lines = RecordLines::default();
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(sep)
             .has_headers(true)
             .flexible(true)
-            .from_reader(text);
+            .from_reader(lines.tap(text));
         let header = reader.byte_headers().map_err(|e| DataError::Malformed {
             path: path.to_path_buf(),
             line: 1,
@@ -350,7 +351,7 @@ impl DelimitedRows {
             n_fields: names.len(),
             reader,
             record: csv::ByteRecord::new(),
-            lines: RecordLines::sniff(path)?,
+            lines,
             smiles,
             id,
             row: 0,

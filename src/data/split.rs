@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::error::DataError;
-use super::reader::csv_reader;
+use super::reader::csv_reader_with_lines;
 
 /// Entry indices of each part of a split.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -192,7 +192,7 @@ pub fn split_from_file(
     rows: &[usize],
     smiles: &[String],
 ) -> Result<SplitFromFile, DataError> {
-    let mut reader = csv_reader(path)?;
+    let (mut reader, lines) = csv_reader_with_lines(path)?;
     let bad = |line: u64, reason: String| DataError::SplitFile {
         path: path.to_path_buf(),
         line,
@@ -219,9 +219,8 @@ pub fn split_from_file(
     let mut out = SplitFromFile::default();
     let mut assigned = vec![false; rows.len()];
     for record in reader.records() {
-        let record =
-            record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| bad(lines.line_of(e.position()), e.to_string()))?;
+        let line = lines.line_of(record.position());
         let key = record.get(key_col).unwrap_or("").trim();
         let entries: Vec<usize> = if by_index {
             let row: usize = key

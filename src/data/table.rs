@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::error::DataError;
-use super::reader::{RecordLines, csv_reader};
+use super::reader::csv_reader_with_lines;
 use crate::chem::{ChemError, MolGraph};
 
 /// Which columns to read.
@@ -83,9 +83,9 @@ impl MoleculeTable {
 
     /// Reads a CSV/TSV file (`.gz` allowed), parsing every SMILES with RDKit in parallel.
     pub fn read(path: &Path, options: &TableOptions) -> Result<Self, DataError> {
-        let mut reader = csv_reader(path)?;
+        let (mut reader, line_of) = csv_reader_with_lines(path)?;
         let malformed = |e: csv::Error| {
-            let line = e.position().map_or(0, |p| p.line());
+            let line = line_of.line_of(e.position());
             DataError::Malformed {
                 path: path.to_path_buf(),
                 line,
@@ -120,7 +120,6 @@ impl MoleculeTable {
                 })?,
         };
 
-        let line_of = RecordLines::sniff(path)?;
         let mut records = Vec::new();
         let mut lines = Vec::new();
         for result in reader.records() {

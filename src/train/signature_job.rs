@@ -27,7 +27,7 @@ use super::ensemble::{ensemble_predict, load_ensemble};
 use super::job::{TrainJob, make_split, run_train, table_inputs};
 use super::trainer::EpochRecord;
 use crate::chem::{Fingerprint, MolGraph, Molecule};
-use crate::data::reader::csv_reader;
+use crate::data::reader::csv_reader_with_lines;
 use crate::data::{MoleculeTable, RowFailure};
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::signature::pearson;
@@ -55,7 +55,7 @@ pub fn read_profiled(
 ) -> anyhow::Result<ProfiledCompounds> {
     let sigs = read_signatures(signatures, Layout::Rows)
         .with_context(|| format!("reading {}", signatures.display()))?;
-    let mut reader = csv_reader(structures)?;
+    let (mut reader, lines) = csv_reader_with_lines(structures)?;
     let header: Vec<String> = reader
         .headers()?
         .iter()
@@ -76,7 +76,7 @@ pub fn read_profiled(
     for (row, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{}: row {row}", structures.display()))?;
         let smiles = record.get(smiles_idx).unwrap_or("").trim().to_string();
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines.line_of(record.position());
         if let Some(id) = record.get(id_idx)
             && !smiles.is_empty()
         {
