@@ -234,11 +234,7 @@ fn indications_scores_every_library_compound_once_with_its_evidence() {
         .stdout(predicates::str::contains(
             "2 with a measured signature, 2 with a predicted one; 1 could not be scored",
         ));
-    let rows: Vec<Vec<String>> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').map(String::from).collect())
-        .collect();
+    let rows = common::read_tsv(&out);
     assert_eq!(
         rows[0],
         [

@@ -191,11 +191,7 @@ fn repurpose_ranks_every_compound_once(dir: &Path, model: &Path) {
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("6 profiled compounds"), "{stdout}");
-    let rows: Vec<Vec<String>> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').map(String::from).collect())
-        .collect();
+    let rows = common::read_tsv(&out);
     assert_eq!(
         rows[0],
         ["rank", "id", "smiles", "evidence", "wtcs", "error"]

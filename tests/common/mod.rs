@@ -37,3 +37,12 @@ pub fn write_data_folder(
     std::fs::write(data.join("repurposing/indications.tsv"), indications).unwrap();
     data
 }
+
+/// A TSV file's lines split into cells.
+pub fn read_tsv(path: &std::path::Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
