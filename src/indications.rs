@@ -15,7 +15,7 @@ use crate::chem::Fingerprint;
 use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
 use crate::expr::{GeneSpace, SignatureMatrix};
 use crate::model::neighbors::NeighborConfig;
-use crate::model::{ModelConfig, ModelKind, StructureInput};
+use crate::model::{ModelConfig, ModelKind, MoleculeInput, StructureInput};
 use crate::screen::featurize_row;
 use crate::train::encoder_job::values_in;
 use crate::train::indication_job::{SignatureSide, read_indications};
@@ -168,9 +168,20 @@ pub fn predict_library_indications(
             let wanted: Vec<usize> = (0..chunk.len())
                 .filter(|&i| signatures[i].is_none() && parsed[i].is_ok())
                 .collect();
+            // A fingerprint model reuses the fingerprint already made; others parse again.
+            let same_fingerprint = input_config.kind == ModelKind::FfnMorgan
+                && input_config.descriptors.is_none()
+                && (input_config.morgan_radius, input_config.morgan_bits)
+                    == (config.morgan_radius, config.morgan_bits);
             let inputs: Vec<_> = wanted
                 .par_iter()
-                .map(|&i| featurize_row(input_config, &chunk[i]).map(|(input, _)| input))
+                .map(|&i| match (&parsed[i], same_fingerprint) {
+                    (Ok((fp, _)), true) => Ok(MoleculeInput {
+                        structure: StructureInput::Morgan(fp.clone()),
+                        descriptors: Vec::new(),
+                    }),
+                    _ => featurize_row(input_config, &chunk[i]).map(|(input, _)| input),
+                })
                 .collect();
             let ok: Vec<(usize, _)> = wanted
                 .iter()
