@@ -5,13 +5,18 @@
 //! with the compound's measured signature when one is given, or with a signature predicted
 //! from its structure when a structure → signature model is given. Compounds stream through
 //! in chunks (bounded memory), and every input row gets one result, failures with a reason.
+//!
+//! A library compound with the constitution of a reference compound (a known drug) is scored
+//! without that reference's vote, so its scores are predictions comparable with a new
+//! compound's, not a look-up of its own labels; the reference's id and known indications are
+//! reported beside them.
 
 use std::path::Path;
 
 use burn::tensor::Device;
 use rayon::prelude::*;
 
-use crate::chem::Fingerprint;
+use crate::chem::{Fingerprint, Molecule};
 use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
 use crate::expr::{GeneSpace, SignatureMatrix};
 use crate::model::neighbors::NeighborConfig;
@@ -57,7 +62,12 @@ pub struct IndicationPrediction {
     /// Evidence kind.
     pub evidence: IndicationEvidence,
     /// One score in [0, 1] per disease (empty when the compound could not be scored).
+    /// A compound that is itself a reference is scored without its own vote.
     pub scores: Vec<f64>,
+    /// Ids of the references with the compound's constitution (usually none, or one).
+    pub reference_ids: Vec<String>,
+    /// Diseases those references are known to treat (disease-modifying), in disease order.
+    pub known: Vec<String>,
     /// Why the compound could not be scored, if it could not.
     pub error: Option<String>,
 }
@@ -71,6 +81,45 @@ pub struct IndicationReferences {
     pub genes: GeneSpace,
     /// Reference compounds.
     pub n_references: usize,
+    /// Reference compound ids, in model order.
+    pub ids: Vec<String>,
+    /// Each reference's canonical SMILES without stereochemistry (`None` if RDKit failed).
+    pub constitutions: Vec<Option<String>>,
+}
+
+impl IndicationReferences {
+    /// The references with the same constitution as a compound (canonical SMILES without
+    /// stereochemistry): only those with Tanimoto similarity 1 are candidates, so other
+    /// compounds are not parsed again.
+    pub fn identical_references(&self, similarities: &[f64], smiles: &str) -> Vec<usize> {
+        let candidates: Vec<usize> = (0..similarities.len().min(self.constitutions.len()))
+            .filter(|&i| similarities[i] >= 1.0)
+            .collect();
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        let Ok(key) = constitution(smiles) else {
+            return Vec::new();
+        };
+        candidates
+            .into_iter()
+            .filter(|&i| self.constitutions[i].as_deref() == Some(key.as_str()))
+            .collect()
+    }
+
+    /// Diseases any of these references is known to treat, in disease order.
+    pub fn known_diseases(&self, references: &[usize]) -> Vec<String> {
+        let (t, labels) = (self.model.diseases.len(), self.model.labels());
+        (0..t)
+            .filter(|&j| references.iter().any(|&i| labels[i * t + j] > 0.5))
+            .map(|j| self.model.diseases[j].clone())
+            .collect()
+    }
+}
+
+/// Canonical SMILES without stereochemistry.
+fn constitution(smiles: &str) -> Result<String, crate::chem::ChemError> {
+    Molecule::from_smiles(smiles)?.canonical_smiles_without_stereo()
 }
 
 /// Builds the references from a data folder laid out as the shared data
@@ -101,10 +150,18 @@ pub fn load_references(
         labels.labels,
         side.scaling(&rows, false),
     )?;
+    let constitutions = profiled
+        .table
+        .smiles
+        .par_iter()
+        .map(|s| constitution(s).ok())
+        .collect();
     Ok(IndicationReferences {
         model,
         genes: GeneSpace::new(profiled.table.task_names.clone())?,
         n_references: profiled.table.len(),
+        ids: profiled.ids,
+        constitutions,
     })
 }
 
@@ -212,12 +269,18 @@ pub fn predict_library_indications(
                 };
                 match parsed {
                     Ok((fp, smiles)) => {
-                        let structure = references.model.structure_scores(&fp);
+                        let model = &references.model;
+                        let sims = model.structure_similarities(&fp);
+                        let own = references.identical_references(&sims, &smiles);
+                        let structure = model.scores_excluding(&sims, &own);
                         let (scores, evidence) = match signature {
                             Some((values, evidence)) => {
                                 let raw: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-                                let standardized = references.model.standardize(&raw);
-                                let g = references.model.signature_scores(&standardized);
+                                let standardized = model.standardize(&raw);
+                                let g = model.scores_excluding(
+                                    &model.signature_similarities(&standardized),
+                                    &own,
+                                );
                                 (fuse(&structure, &g), evidence)
                             }
                             None => (structure, IndicationEvidence::Structure),
@@ -228,6 +291,8 @@ pub fn predict_library_indications(
                             smiles,
                             evidence,
                             scores,
+                            reference_ids: own.iter().map(|&i| references.ids[i].clone()).collect(),
+                            known: references.known_diseases(&own),
                             error: None,
                         }
                     }
@@ -240,6 +305,8 @@ pub fn predict_library_indications(
                         },
                         evidence: IndicationEvidence::Structure,
                         scores: Vec::new(),
+                        reference_ids: Vec::new(),
+                        known: Vec::new(),
                         error: Some(message),
                     },
                 }

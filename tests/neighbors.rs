@@ -205,7 +205,8 @@ fn indications_scores_every_library_compound_once_with_its_evidence() {
     std::fs::write(
         &library,
         format!(
-            "id,smiles\nC0,{}\nC1,{}\nNEW-AROMATIC,c1ccccc1CCO\nNEW-ALIPHATIC,CCCCCCO\nbroken,C1CC(\n",
+            "id,smiles\nC0,{}\nC1,{}\nNEW-AROMATIC,c1ccccc1CCO\nNEW-ALIPHATIC,CCCCCCO\nbroken,C1CC(\n\
+             ASPIRIN-COPY,{ASPIRIN_REWRITTEN}\n",
             d[0].1, d[1].1
         ),
     )
@@ -232,17 +233,46 @@ fn indications_scores_every_library_compound_once_with_its_evidence() {
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "2 with a measured signature, 2 with a predicted one; 1 could not be scored",
+            "2 with a measured signature, 3 with a predicted one; 1 could not be scored; \
+             3 are reference compounds themselves",
         ));
     let rows = common::read_tsv(&out);
     assert_eq!(
         rows[0],
         [
-            "row", "id", "smiles", "evidence", "top", "aromatic", "nitrogen", "error"
+            "row",
+            "id",
+            "smiles",
+            "evidence",
+            "top",
+            "reference",
+            "known",
+            "aromatic",
+            "nitrogen",
+            "error"
         ]
     );
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(ids, ["C0", "C1", "NEW-AROMATIC", "NEW-ALIPHATIC", "broken"]);
+    assert_eq!(
+        ids,
+        [
+            "C0",
+            "C1",
+            "NEW-AROMATIC",
+            "NEW-ALIPHATIC",
+            "broken",
+            "ASPIRIN-COPY"
+        ]
+    );
+    // Reference compounds are recognised by constitution, whatever their id or SMILES.
+    let reference: Vec<(&str, &str)> = rows[1..]
+        .iter()
+        .map(|r| (r[5].as_str(), r[6].as_str()))
+        .collect();
+    assert_eq!(reference[0], ("C0", "aromatic"));
+    assert_eq!(reference[1].0, "C1");
+    assert_eq!(&reference[2..5], [("", ""); 3]);
+    assert_eq!(reference[5], ("C0", "aromatic"));
     let evidence: Vec<&str> = rows[1..].iter().map(|r| r[3].as_str()).collect();
     assert_eq!(
         evidence,
@@ -251,18 +281,45 @@ fn indications_scores_every_library_compound_once_with_its_evidence() {
             "structure+measured",
             "structure+predicted",
             "structure+predicted",
-            ""
+            "",
+            "structure+predicted"
         ]
     );
     assert!(
-        !rows[5][7].is_empty() && rows[5][5].is_empty(),
+        !rows[5][9].is_empty() && rows[5][7].is_empty(),
         "{:?}",
         rows[5]
     );
     let score = |r: usize, c: usize| rows[r][c].parse::<f64>().unwrap();
-    for r in 1..5 {
-        assert!((0.0..=1.0).contains(&score(r, 5)) && (0.0..=1.0).contains(&score(r, 6)));
+    for r in [1, 2, 3, 4, 6] {
+        assert!((0.0..=1.0).contains(&score(r, 7)) && (0.0..=1.0).contains(&score(r, 8)));
     }
     // The aromatic newcomer's neighbours treat the "aromatic" disease more than the aliphatic one's.
-    assert!(score(3, 5) > score(4, 5), "{:?} {:?}", rows[3], rows[4]);
+    assert!(score(3, 7) > score(4, 7), "{:?} {:?}", rows[3], rows[4]);
+
+    // Structure only, k = 2: aspirin's own vote would give "nitrogen" exactly 0; left out,
+    // its two nearest other references (warfarin, then paracetamol, which has nitrogen) vote.
+    let copy = dir.path().join("copy.smi");
+    std::fs::write(&copy, format!("{ASPIRIN_REWRITTEN} ASPIRIN-COPY\n")).unwrap();
+    let out = dir.path().join("copy.tsv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["indications", "--library"])
+        .arg(&copy)
+        .args(["--min-drugs", "5", "--neighbors-k", "2", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let rows = common::read_tsv(&out);
+    assert_eq!(
+        (rows[1][3].as_str(), rows[1][5].as_str()),
+        ("structure", "C0")
+    );
+    let nitrogen: f64 = rows[1][8].parse().unwrap();
+    assert!(nitrogen > 0.2, "{:?}", rows[1]);
 }
+
+/// Aspirin (`CC(=O)Oc1ccccc1C(=O)O`, the first bundled drug) written another way.
+const ASPIRIN_REWRITTEN: &str = "OC(=O)c1ccccc1OC(C)=O";

@@ -61,6 +61,15 @@ impl Molecule {
         })
     }
 
+    /// RDKit's canonical SMILES without stereochemistry: the same string for every
+    /// stereoisomer, so it identifies the constitution.
+    pub fn canonical_smiles_without_stereo(&self) -> Result<String, ChemError> {
+        bridge::canonical_smiles(&self.ptr, false).map_err(|e| ChemError::Computation {
+            what: "canonical SMILES",
+            reason: e.what().to_string(),
+        })
+    }
+
     /// The molecule's name (`_Name`, the first line of a molfile), if it has one.
     pub fn name(&self) -> Option<String> {
         let name = bridge::mol_name(&self.ptr);

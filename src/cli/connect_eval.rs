@@ -102,12 +102,15 @@ pub fn run(args: &ConnectEvalArgs) -> anyhow::Result<()> {
     }
     for score in &cfg.scores {
         let rows: Vec<&EvalRow> = rows.iter().filter(|r| r.score == score.name()).collect();
-        let m = mean_auc(&rows);
+        let m = mean_auc(&rows, cfg.seed);
         println!(
-            "{:<9} mean AUC over {} diseases {:.3} (one-sided permutation p {:.3}); random 0.5 ± {:.3} (95%)",
+            "{:<9} mean AUC over {} diseases {:.3}, 95% bootstrap CI [{:.3}, {:.3}] \
+             (one-sided permutation p {:.3}); random 0.5 ± {:.3} (95%)",
             score.name(),
             rows.len(),
             m.mean,
+            m.ci_95.0,
+            m.ci_95.1,
             m.p_value,
             m.random_95
         );

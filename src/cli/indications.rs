@@ -48,7 +48,9 @@ pub struct IndicationsArgs {
     /// Diseases named per compound in the `top` column.
     #[arg(long, default_value_t = 3)]
     pub top: usize,
-    /// Output TSV: row, id, smiles, evidence, top, one column per disease, error.
+    /// Output TSV: row, id, smiles, evidence, top, reference (ids of reference compounds with
+    /// the same constitution, left out of its votes), known (their known indications), one
+    /// column per disease, error.
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -79,10 +81,10 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
         .collect();
     writeln!(
         w,
-        "row\tid\tsmiles\tevidence\ttop\t{}\terror",
+        "row\tid\tsmiles\tevidence\ttop\treference\tknown\t{}\terror",
         header.join("\t")
     )?;
-    let (mut counts, mut failed) = ([0usize; 3], 0usize);
+    let (mut counts, mut failed, mut known) = ([0usize; 3], 0usize, 0usize);
     predict_library_indications(
         &references,
         &args.library,
@@ -115,9 +117,10 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
                     (None, IndicationEvidence::StructureMeasured) => counts[1] += 1,
                     (None, IndicationEvidence::StructurePredicted) => counts[2] += 1,
                 }
+                known += usize::from(!p.reference_ids.is_empty());
                 writeln!(
                     w,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     p.row,
                     p.id,
                     p.smiles,
@@ -127,6 +130,8 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
                         p.evidence.name()
                     },
                     top.join("; "),
+                    p.reference_ids.join(";"),
+                    p.known.join("; ").replace(['\t', '\n'], " "),
                     scores.join("\t"),
                     p.error.as_deref().unwrap_or("").replace(['\t', '\n'], " ")
                 )?;
@@ -137,7 +142,8 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
     w.flush()?;
     println!(
         "scored {} compounds for {} diseases against {} profiled references: {} from structure, \
-         {} with a measured signature, {} with a predicted one; {failed} could not be scored → {}",
+         {} with a measured signature, {} with a predicted one; {failed} could not be scored; \
+         {known} are reference compounds themselves (scored without their own vote) → {}",
         counts.iter().sum::<usize>(),
         diseases.len(),
         references.n_references,

@@ -10,7 +10,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::train_signatures::NeighborArgs;
 use crate::expr::Score;
 use crate::expr::matrix::{Layout, write_matrix};
-use crate::expr::reversal_eval::{EvalConfig, EvalRow, evaluate_reversal_of, mean_auc};
+use crate::expr::reversal_eval::{
+    EvalConfig, EvalRow, bootstrap_mean_aucs, evaluate_reversal_of, mean_auc, percentile_95,
+};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
@@ -158,20 +160,52 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
             fmt(p, false)
         );
     }
-    let (m, p) = (
-        mean_auc(&measured.iter().collect::<Vec<_>>()),
-        mean_auc(&predicted.iter().collect::<Vec<_>>()),
+    let (measured_rows, predicted_rows) = (
+        measured.iter().collect::<Vec<_>>(),
+        predicted.iter().collect::<Vec<_>>(),
     );
+    let (m, p) = (
+        mean_auc(&measured_rows, args.seed),
+        mean_auc(&predicted_rows, args.seed),
+    );
+    // Paired bootstrap of predicted − measured: the same compounds drawn for both rankings.
+    let difference = if cv.measured.ids == cv.predicted.ids {
+        bootstrap_mean_aucs(
+            &[&measured_rows, &predicted_rows],
+            args.permutations,
+            args.seed,
+        )
+        .map(|sets| {
+            let d: Vec<f64> = sets[1].iter().zip(&sets[0]).map(|(p, m)| p - m).collect();
+            percentile_95(&d)
+        })
+    } else {
+        None
+    };
+    let (d_lo, d_hi) = difference.unwrap_or((f64::NAN, f64::NAN));
     println!(
-        "mean AUC over diseases: measured {:.3} (one-sided permutation p {:.3}), predicted {:.3} \
-         (p {:.3}); random mean 0.5 ± {:.3} (95%)",
-        m.mean, m.p_value, p.mean, p.p_value, p.random_95
+        "mean AUC over diseases (95% bootstrap CI over compounds; one-sided permutation p):\n  \
+         measured  {:.3} [{:.3}, {:.3}] p {:.3}\n  predicted {:.3} [{:.3}, {:.3}] p {:.3}\n  \
+         predicted − measured {:+.3} [{:+.3}, {:+.3}]\n  random    0.5 ± {:.3}",
+        m.mean,
+        m.ci_95.0,
+        m.ci_95.1,
+        m.p_value,
+        p.mean,
+        p.ci_95.0,
+        p.ci_95.1,
+        p.p_value,
+        p.mean - m.mean,
+        d_lo,
+        d_hi,
+        p.random_95
     );
     std::fs::write(
         args.out.join("repurpose_eval.json"),
         serde_json::to_string_pretty(&serde_json::json!({
             "measured": measured, "predicted": predicted,
-            "mean_auc": {"measured": m, "predicted": p},
+            "mean_auc": {"measured": m, "predicted": p,
+                "predicted_minus_measured": {"mean": p.mean - m.mean, "ci_95": [d_lo, d_hi]}},
         }))?,
     )?;
     Ok(())

@@ -98,6 +98,12 @@ pub struct EvalRow {
     /// The AUC of each label permutation (the same permutation count for every row).
     #[serde(skip)]
     pub auc_permutations: Vec<f64>,
+    /// The ranking score of each compound (reversal, higher first), for resampling.
+    #[serde(skip)]
+    pub ranking: Vec<f64>,
+    /// Whether each compound is a known drug of the disease, aligned with `ranking`.
+    #[serde(skip)]
+    pub labels: Vec<bool>,
 }
 
 /// The mean AUC over several rows (diseases) against random rankings.
@@ -113,10 +119,76 @@ pub struct MeanAuc {
     /// Rows from one [`evaluate_reversal_of`] call share the seed, so their permutation `b`
     /// shuffles the compounds the same way, keeping the overlap between diseases' drug lists.
     pub p_value: f64,
+    /// 95% percentile-bootstrap confidence interval of the mean observed AUC (see
+    /// [`bootstrap_mean_aucs`]); `(NaN, NaN)` without replicates.
+    pub ci_95: (f64, f64),
 }
 
-/// [`MeanAuc`] of rows evaluated with the same number of permutations.
-pub fn mean_auc(rows: &[&EvalRow]) -> MeanAuc {
+/// Draws `replicates` bootstrap resamples of the compounds (with replacement, the same
+/// draw for every row of every set, so diseases and rankings stay paired) and returns,
+/// per set, the mean over its rows of the resampled ROC-AUC. A draw leaving some disease
+/// without a known drug (or without a negative) is redrawn. All rows must rank the same
+/// compounds in the same order; `None` when they do not or a set is empty.
+pub fn bootstrap_mean_aucs(
+    sets: &[&[&EvalRow]],
+    replicates: usize,
+    seed: u64,
+) -> Option<Vec<Vec<f64>>> {
+    let first = sets.first()?.first()?;
+    let n = first.labels.len();
+    let aligned = sets.iter().all(|set| {
+        !set.is_empty()
+            && set
+                .iter()
+                .all(|r| r.ranking.len() == n && r.labels.len() == n)
+    });
+    if !aligned || n == 0 {
+        return None;
+    }
+    let mut rng = SplitMix64::new(seed);
+    let mut out = vec![Vec::with_capacity(replicates); sets.len()];
+    let (mut scores, mut labels) = (vec![0.0; n], vec![false; n]);
+    let mut draws = 0usize;
+    while out[0].len() < replicates && draws < 20 * replicates.max(1) {
+        draws += 1;
+        let pick: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
+        let means: Option<Vec<f64>> = sets
+            .iter()
+            .map(|set| {
+                let mut sum = 0.0;
+                for r in set.iter() {
+                    for (k, &i) in pick.iter().enumerate() {
+                        scores[k] = r.ranking[i];
+                        labels[k] = r.labels[i];
+                    }
+                    sum += roc_auc(&scores, &labels)?;
+                }
+                Some(sum / set.len() as f64)
+            })
+            .collect();
+        if let Some(means) = means {
+            for (o, m) in out.iter_mut().zip(means) {
+                o.push(m);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The central 95% percentile interval of `values`; `(NaN, NaN)` when empty.
+pub fn percentile_95(values: &[f64]) -> (f64, f64) {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.025), at(0.975))
+}
+
+/// [`MeanAuc`] of rows evaluated with the same number of permutations; the bootstrap
+/// interval uses as many replicates as there are permutations, drawn from `seed`.
+pub fn mean_auc(rows: &[&EvalRow], seed: u64) -> MeanAuc {
     let n = rows.len().max(1) as f64;
     let mean = rows.iter().map(|r| r.auc).sum::<f64>() / n;
     let b = rows
@@ -134,10 +206,14 @@ pub fn mean_auc(rows: &[&EvalRow]) -> MeanAuc {
         _ => f64::NAN,
     };
     let ge = null.iter().filter(|&&v| v >= mean).count() as f64;
+    let ci_95 = bootstrap_mean_aucs(&[rows], b, seed)
+        .map(|sets| percentile_95(&sets[0]))
+        .unwrap_or((f64::NAN, f64::NAN));
     MeanAuc {
         mean,
         random_95,
         p_value: (1.0 + ge) / (1.0 + b as f64),
+        ci_95,
     }
 }
 
@@ -245,6 +321,8 @@ pub fn evaluate_reversal_of(
                 auc_null: spread(auc, &aucs),
                 ap_null: spread(ap, &aps),
                 auc_permutations: aucs,
+                ranking: reversal,
+                labels: labels.clone(),
             });
         }
     }
@@ -275,6 +353,8 @@ mod tests {
             auc_null: spread,
             ap_null: spread,
             auc_permutations: permutations,
+            ranking: Vec::new(),
+            labels: Vec::new(),
         }
     }
 
@@ -283,13 +363,46 @@ mod tests {
         // Permutation means: 0.3, 0.5, 0.7, 0.9 (pairwise); observed mean 0.75.
         let a = row(0.8, vec![0.2, 0.4, 0.6, 0.8]);
         let b = row(0.7, vec![0.4, 0.6, 0.8, 1.0]);
-        let m = mean_auc(&[&a, &b]);
+        let m = mean_auc(&[&a, &b], 1);
         assert!((m.mean - 0.75).abs() < 1e-12);
         // One permutation mean (0.9) reaches 0.75: p = (1 + 1) / (1 + 4).
         assert!((m.p_value - 0.4).abs() < 1e-12);
         assert!(m.random_95 > 0.0);
         // Without permutations there is no interval, and p = 1.
-        let bare = mean_auc(&[&row(0.9, Vec::new())]);
-        assert!(bare.random_95.is_nan() && bare.p_value == 1.0);
+        let bare = mean_auc(&[&row(0.9, Vec::new())], 1);
+        assert!(bare.random_95.is_nan() && bare.p_value == 1.0 && bare.ci_95.0.is_nan());
+    }
+
+    fn ranked(ranking: Vec<f64>, labels: Vec<bool>) -> EvalRow {
+        let auc = roc_auc(&ranking, &labels).unwrap();
+        EvalRow {
+            ranking,
+            labels,
+            ..row(auc, Vec::new())
+        }
+    }
+
+    #[test]
+    fn bootstrap_interval_covers_the_observed_mean_and_pairs_the_draws() {
+        // 60 compounds, 12 positives, a noisy but informative ranking.
+        let mut rng = SplitMix64::new(7);
+        let labels: Vec<bool> = (0..60).map(|i| i % 5 == 0).collect();
+        let ranking: Vec<f64> = labels
+            .iter()
+            .map(|&l| f64::from(u8::from(l)) + (rng.next_u64() % 1000) as f64 / 600.0)
+            .collect();
+        let a = ranked(ranking.clone(), labels.clone());
+        let sets = bootstrap_mean_aucs(&[&[&a], &[&a]], 500, 3).unwrap();
+        assert_eq!(sets[0].len(), 500);
+        // The same ranking twice: every paired difference is exactly 0.
+        assert!(sets[0].iter().zip(&sets[1]).all(|(x, y)| x == y));
+        let (lo, hi) = percentile_95(&sets[0]);
+        assert!(lo < a.auc && a.auc < hi && lo > 0.5, "{lo} {} {hi}", a.auc);
+        // Reproducible from the seed; a different seed gives other draws.
+        assert_eq!(bootstrap_mean_aucs(&[&[&a]], 500, 3).unwrap()[0], sets[0]);
+        assert_ne!(bootstrap_mean_aucs(&[&[&a]], 500, 4).unwrap()[0], sets[0]);
+        // Rows ranking different compound counts cannot be paired.
+        let short = ranked(ranking[..30].to_vec(), labels[..30].to_vec());
+        assert!(bootstrap_mean_aucs(&[&[&a], &[&short]], 10, 3).is_none());
     }
 }

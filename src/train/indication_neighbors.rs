@@ -102,24 +102,50 @@ impl IndicationNeighbors {
         )
     }
 
-    /// Scores from structure: Tanimoto neighbours.
-    pub fn structure_scores(&self, fingerprint: &Fingerprint) -> Vec<f64> {
-        let sims: Vec<f64> = self
-            .fingerprints
+    /// Tanimoto similarity of a fingerprint to every reference.
+    pub fn structure_similarities(&self, fingerprint: &Fingerprint) -> Vec<f64> {
+        self.fingerprints
             .iter()
             .map(|f| fingerprint.tanimoto(f))
-            .collect();
+            .collect()
+    }
+
+    /// Pearson correlation of a standardized signature with every reference's.
+    pub fn signature_similarities(&self, standardized: &[f64]) -> Vec<f64> {
+        self.signatures
+            .iter()
+            .map(|r| pearson(standardized, r))
+            .collect()
+    }
+
+    /// The neighbour vote for these similarities with the references in `exclude` left out
+    /// (a compound that is itself a reference must not vote for itself).
+    pub fn scores_excluding(&self, similarities: &[f64], exclude: &[usize]) -> Vec<f64> {
+        if exclude.is_empty() {
+            return self.vote(similarities);
+        }
+        let mut sims = similarities.to_vec();
+        for &i in exclude {
+            if let Some(s) = sims.get_mut(i) {
+                *s = f64::NAN;
+            }
+        }
         self.vote(&sims)
+    }
+
+    /// Scores from structure: Tanimoto neighbours.
+    pub fn structure_scores(&self, fingerprint: &Fingerprint) -> Vec<f64> {
+        self.vote(&self.structure_similarities(fingerprint))
     }
 
     /// Scores from a standardized signature: Pearson-correlated neighbours.
     pub fn signature_scores(&self, standardized: &[f64]) -> Vec<f64> {
-        let sims: Vec<f64> = self
-            .signatures
-            .iter()
-            .map(|r| pearson(standardized, r))
-            .collect();
-        self.vote(&sims)
+        self.vote(&self.signature_similarities(standardized))
+    }
+
+    /// Row-major `references × diseases` 0/1 labels.
+    pub fn labels(&self) -> &[f32] {
+        &self.labels
     }
 }
 
@@ -218,4 +244,57 @@ pub fn run_neighbor_indications(
         }
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three references with bits {0,1}, {0,1,2}, {5}; disease labels 1, 0, 0.
+    fn model() -> IndicationNeighbors {
+        let fp = |bits: &[u32]| Fingerprint {
+            n_bits: 8,
+            on_bits: bits.to_vec(),
+        };
+        let signatures: Vec<Vec<f32>> = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 1.0]];
+        let rows: Vec<&[f32]> = signatures.iter().map(Vec::as_slice).collect();
+        let scaling = DescriptorFeatures {
+            generator: "genes".into(),
+            names: vec!["g1".into(), "g2".into()],
+            mean: vec![0.0, 0.0],
+            sd: vec![1.0, 1.0],
+        };
+        IndicationNeighbors::new(
+            NeighborConfig {
+                k: 1,
+                ..NeighborConfig::default()
+            },
+            vec!["d".into()],
+            vec![fp(&[0, 1]), fp(&[0, 1, 2]), fp(&[5])],
+            &rows,
+            vec![1.0, 0.0, 0.0],
+            scaling,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_excluded_reference_does_not_vote_for_itself() {
+        let m = model();
+        let own = Fingerprint {
+            n_bits: 8,
+            on_bits: vec![0, 1],
+        };
+        let sims = m.structure_similarities(&own);
+        assert_eq!(sims[0], 1.0);
+        // With k = 1 the compound's own label comes back unless it is left out; then its
+        // nearest other reference ({0,1,2}, label 0) decides.
+        assert_eq!(m.scores_excluding(&sims, &[]), vec![1.0]);
+        assert_eq!(m.structure_scores(&own), vec![1.0]);
+        assert_eq!(m.scores_excluding(&sims, &[0]), vec![0.0]);
+        // Everyone left out: the references' base rate.
+        let all = m.scores_excluding(&sims, &[0, 1, 2]);
+        assert!((all[0] - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.labels(), &[1.0, 0.0, 0.0]);
+    }
 }
