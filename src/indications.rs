@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::chem::{Fingerprint, Molecule};
 use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
 use crate::expr::{GeneSpace, SignatureMatrix};
-use crate::model::neighbors::NeighborConfig;
+use crate::model::neighbors::{NeighborConfig, NeighborSearch};
 use crate::model::{ModelConfig, ModelKind, MoleculeInput, StructureInput};
 use crate::screen::featurize_row;
 use crate::train::encoder_job::values_in;
@@ -124,11 +124,12 @@ fn constitution(smiles: &str) -> Result<String, crate::chem::ChemError> {
 
 /// Builds the references from a data folder laid out as the shared data
 /// (`expression/consensi-drugbank.tsv.gz`, `expression/l1000_drugs.tsv`,
-/// `repurposing/indications.tsv`), keeping diseases with at least `min_drugs` references.
+/// `repurposing/indications.tsv`), keeping diseases with at least `min_drugs` references;
+/// each vote's `k` and `p` are chosen from `search.grid` by leave-one-out on the references.
 pub fn load_references(
     data: &Path,
     min_drugs: usize,
-    config: NeighborConfig,
+    search: &NeighborSearch,
 ) -> anyhow::Result<IndicationReferences> {
     let profiled = read_profiled_data(data)?;
     let labels = read_indications(
@@ -143,9 +144,9 @@ pub fn load_references(
     let side = SignatureSide::raw_genes(&profiled);
     let rows: Vec<&[f32]> = side.measured.iter().map(Vec::as_slice).collect();
     let model = IndicationNeighbors::new(
-        config,
+        search,
         labels.diseases,
-        morgan_fingerprints(&profiled.table.smiles, &config)?,
+        morgan_fingerprints(&profiled.table.smiles, &search.config)?,
         &rows,
         labels.labels,
         side.scaling(&rows, false),
@@ -272,12 +273,12 @@ pub fn predict_library_indications(
                         let model = &references.model;
                         let sims = model.structure_similarities(&fp);
                         let own = references.identical_references(&sims, &smiles);
-                        let structure = model.scores_excluding(&sims, &own);
+                        let structure = model.structure_scores_excluding(&sims, &own);
                         let (scores, evidence) = match signature {
                             Some((values, evidence)) => {
                                 let raw: Vec<f32> = values.iter().map(|&v| v as f32).collect();
                                 let standardized = model.standardize(&raw);
-                                let g = model.scores_excluding(
+                                let g = model.signature_scores_excluding(
                                     &model.signature_similarities(&standardized),
                                     &own,
                                 );

@@ -64,7 +64,14 @@ fn train_neighbors(dir: &Path, planted: bool) -> serde_json::Value {
         .arg(&sigs)
         .arg("--structures")
         .arg(&structures)
-        .args(["--split", "random", "--seeds", "2", "--neighbors-k", "5"])
+        .args([
+            "--split",
+            "random",
+            "--seeds",
+            "2",
+            "--neighbors-k",
+            "3,5,10",
+        ])
         .args(["--top-k", "5", "--quiet", "--out"])
         .arg(&out)
         .assert()
@@ -85,6 +92,12 @@ fn neighbour_model_finds_a_planted_structural_signal_and_beats_both_baselines() 
         let shuffled = n["shuffled"]["pearson"].as_f64().unwrap();
         assert!(model > mean + 0.03 && model > shuffled + 0.03, "{seed}");
         assert!(n["shrinkage"].as_f64().unwrap() >= 0.3, "{seed}");
+        // k and p come from the lists given (k) and the default grid (p).
+        assert!([3, 5, 10].contains(&n["k"].as_u64().unwrap()), "{seed}");
+        assert!(
+            [1.0, 3.0, 5.0].contains(&n["power"].as_f64().unwrap()),
+            "{seed}"
+        );
         assert!(seed["model"].is_null(), "no network was asked for");
     }
     // The saved file reloads to the same model, and predicts a training drug's signature back
@@ -121,7 +134,7 @@ fn without_a_structural_signal_the_neighbour_model_shrinks_to_the_mean() {
 
 #[test]
 fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
-    use moltx::model::neighbors::NeighborConfig;
+    use moltx::model::neighbors::NeighborSearch;
     use moltx::train::indication_job::{IndicationLabels, Method, Modality, SignatureSide};
     use moltx::train::indication_neighbors::run_neighbor_indications;
     use moltx::train::signature_job::read_profiled;
@@ -148,11 +161,10 @@ fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
         predicted: Some(raw.measured.clone()),
         ..raw
     };
-    let config = NeighborConfig {
-        k: 5,
-        ..NeighborConfig::default()
-    };
-    let run = || run_neighbor_indications(&profiled, &labels, &side, &[0, 1], &config).unwrap();
+    // The default grid: each modality chooses k and p by leave-one-out on each split's
+    // references.
+    let search = NeighborSearch::default();
+    let run = || run_neighbor_indications(&profiled, &labels, &side, &[0, 1], &search).unwrap();
     let results = run();
     let modalities: Vec<Modality> = results.iter().take(4).map(|r| r.modality).collect();
     assert_eq!(
@@ -234,7 +246,7 @@ fn indications_scores_every_library_compound_once_with_its_evidence() {
         .success()
         .stdout(predicates::str::contains(
             "2 with a measured signature, 3 with a predicted one; 1 could not be scored; \
-             3 are reference compounds themselves",
+             reference compounds among them: 3",
         ));
     let rows = common::read_tsv(&out);
     assert_eq!(
@@ -306,7 +318,15 @@ fn indications_scores_every_library_compound_once_with_its_evidence() {
         .unwrap()
         .args(["indications", "--library"])
         .arg(&copy)
-        .args(["--min-drugs", "5", "--neighbors-k", "2", "--data"])
+        .args([
+            "--min-drugs",
+            "5",
+            "--neighbors-k",
+            "2",
+            "--neighbors-power",
+            "3",
+        ])
+        .arg("--data")
         .arg(&data)
         .arg("--out")
         .arg(&out)

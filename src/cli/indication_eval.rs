@@ -167,7 +167,7 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
             &labels,
             &signatures,
             &seeds,
-            &args.neighbors.config(),
+            &args.neighbors.search(),
         )?);
     }
     print_results(&results, &modalities)?;

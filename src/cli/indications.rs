@@ -57,7 +57,7 @@ pub struct IndicationsArgs {
 
 /// Runs `moltx indications`.
 pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
-    let references = load_references(&args.data, args.min_drugs, args.neighbors.config())
+    let references = load_references(&args.data, args.min_drugs, &args.neighbors.search())
         .with_context(|| format!("reading the reference data in {}", args.data.display()))?;
     let measured = args
         .signatures
@@ -143,7 +143,7 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
     println!(
         "scored {} compounds for {} diseases against {} profiled references: {} from structure, \
          {} with a measured signature, {} with a predicted one; {failed} could not be scored; \
-         {known} are reference compounds themselves (scored without their own vote) → {}",
+         reference compounds among them: {known} (scored without their own vote) → {}",
         counts.iter().sum::<usize>(),
         diseases.len(),
         references.n_references,

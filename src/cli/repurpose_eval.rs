@@ -90,7 +90,7 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
     let cv = match args.model {
         FoldModel::Neighbors => cross_validated_neighbor_signatures(
             &data,
-            args.neighbors.config(),
+            &args.neighbors.search(),
             args.folds,
             args.seed,
         )?,

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train::SplitKind;
 use crate::metrics::mean_and_sd;
-use crate::model::neighbors::NeighborConfig;
+use crate::model::neighbors::{NeighborConfig, NeighborGrid, NeighborSearch};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
@@ -27,24 +27,27 @@ pub enum SignatureModels {
     Both,
 }
 
-/// Flags of the nearest-neighbour structure → signature model.
+/// Flags of the nearest-neighbour models.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NeighborArgs {
-    /// Neighbours per prediction.
-    #[arg(long, default_value_t = 50)]
-    pub neighbors_k: usize,
-    /// Exponent of the Tanimoto similarity weights.
-    #[arg(long, default_value_t = 3.0)]
-    pub neighbors_power: f64,
+    /// Neighbours per prediction: one value, or a comma-separated list to choose among by
+    /// leave-one-out on the reference compounds.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = [10, 25, 50, 100])]
+    pub neighbors_k: Vec<usize>,
+    /// Exponent p of the similarity weights `s^p`: one value or a list, as `--neighbors-k`.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = [1.0, 3.0, 5.0])]
+    pub neighbors_power: Vec<f64>,
 }
 
 impl NeighborArgs {
-    /// The model configuration (Morgan radius 2, 2048 bits).
-    pub fn config(&self) -> NeighborConfig {
-        NeighborConfig {
-            k: self.neighbors_k.max(1),
-            power: self.neighbors_power,
-            ..NeighborConfig::default()
+    /// Morgan radius 2, 2,048 bits, and the `(k, p)` candidates.
+    pub fn search(&self) -> NeighborSearch {
+        NeighborSearch {
+            config: NeighborConfig::default(),
+            grid: NeighborGrid {
+                ks: self.neighbors_k.iter().map(|&k| k.max(1)).collect(),
+                powers: self.neighbors_power.clone(),
+            },
         }
     }
 }
@@ -153,7 +156,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
         n_seeds: args.seeds,
         network: args.model != SignatureModels::Neighbors,
         shuffled_baseline: !args.no_shuffled_baseline,
-        neighbors: (args.model != SignatureModels::Dmpnn).then(|| args.neighbors.config()),
+        neighbors: (args.model != SignatureModels::Dmpnn).then(|| args.neighbors.search()),
         top_k: args.top_k,
     };
     std::fs::create_dir_all(&args.out)?;
@@ -258,16 +261,16 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
                 .join(" ")
         );
     }
-    let shrinkage: Vec<String> = report
+    let chosen: Vec<String> = report
         .seeds
         .iter()
         .filter_map(|s| s.neighbors.as_ref())
-        .map(|n| format!("{:.1}", n.shrinkage))
+        .map(|n| format!("{}/{}/{:.1}", n.k, n.power, n.shrinkage))
         .collect();
-    if !shrinkage.is_empty() {
+    if !chosen.is_empty() {
         println!(
-            "neighbour shrinkage α per seed (leave-one-out): {}",
-            shrinkage.join(" ")
+            "neighbours k/p/α per seed (leave-one-out on the references): {}",
+            chosen.join(" ")
         );
     }
     let files = match args.model {

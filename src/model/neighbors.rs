@@ -61,14 +61,38 @@ pub fn neighbor_average(
     k: usize,
     power: f64,
 ) -> Option<Vec<f64>> {
+    weighted_average(
+        &top_neighbors(similarities, k),
+        similarities,
+        targets,
+        n_tasks,
+        power,
+    )
+}
+
+/// Indices of the `k` (at least 1) largest finite similarities, most similar first (ties:
+/// lower index first).
+pub fn top_neighbors(similarities: &[f64], k: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..similarities.len())
         .filter(|&i| similarities[i].is_finite())
         .collect();
     order.sort_by(|&a, &b| similarities[b].total_cmp(&similarities[a]).then(a.cmp(&b)));
     order.truncate(k.max(1));
+    order
+}
+
+/// `Σᵢ wᵢ yᵢ / Σᵢ wᵢ` over the rows `neighbors`, `wᵢ = max(sᵢ, 0)^power`; `None` when no
+/// weight is positive.
+pub fn weighted_average(
+    neighbors: &[usize],
+    similarities: &[f64],
+    targets: &[f32],
+    n_tasks: usize,
+    power: f64,
+) -> Option<Vec<f64>> {
     let mut out = vec![0.0f64; n_tasks];
     let mut total = 0.0;
-    for i in order {
+    for &i in neighbors {
         let w = similarities[i].max(0.0).powf(power);
         if w <= 0.0 {
             continue;
@@ -116,10 +140,90 @@ pub struct NeighborModel {
 /// Shrinkage values tried by [`NeighborModel::fit`].
 pub const SHRINKAGE_GRID: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 
+/// Candidate neighbour counts and weight exponents, chosen among by leave-one-out on the
+/// references (never on held-out compounds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NeighborGrid {
+    /// Neighbour counts `k` to try.
+    pub ks: Vec<usize>,
+    /// Weight exponents `p` to try.
+    pub powers: Vec<f64>,
+}
+
+impl Default for NeighborGrid {
+    /// `k ∈ {10, 25, 50, 100}`, `p ∈ {1, 3, 5}`.
+    fn default() -> Self {
+        NeighborGrid {
+            ks: vec![10, 25, 50, 100],
+            powers: vec![1.0, 3.0, 5.0],
+        }
+    }
+}
+
+impl NeighborGrid {
+    /// The grid of one configuration.
+    pub fn single(config: &NeighborConfig) -> Self {
+        NeighborGrid {
+            ks: vec![config.k],
+            powers: vec![config.power],
+        }
+    }
+
+    /// Every `(k, p)` pair, `k` outermost, in the order given.
+    pub fn pairs(&self) -> Vec<(usize, f64)> {
+        self.ks
+            .iter()
+            .flat_map(|&k| self.powers.iter().map(move |&p| (k.max(1), p)))
+            .collect()
+    }
+}
+
+/// A neighbour model's fingerprint settings and the `(k, p)` candidates it chooses among.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeighborSearch {
+    /// Fingerprint settings (its `k` and `power` are ignored in favour of the grid).
+    pub config: NeighborConfig,
+    /// Candidates.
+    pub grid: NeighborGrid,
+}
+
+impl NeighborSearch {
+    /// No choice: exactly the `k` and `p` of `config`.
+    pub fn fixed(config: NeighborConfig) -> Self {
+        NeighborSearch {
+            grid: NeighborGrid::single(&config),
+            config,
+        }
+    }
+}
+
+impl Default for NeighborSearch {
+    /// Morgan radius 2, 2,048 bits, the default grid.
+    fn default() -> Self {
+        NeighborSearch {
+            config: NeighborConfig::default(),
+            grid: NeighborGrid::default(),
+        }
+    }
+}
+
+/// Leave-one-out score of one `(k, p)` pair: its best shrinkage and mean Pearson.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GridPoint {
+    /// Neighbours.
+    pub k: usize,
+    /// Weight exponent.
+    pub power: f64,
+    /// Best shrinkage for this pair.
+    pub shrinkage: f64,
+    /// Mean per-reference leave-one-out Pearson at that shrinkage.
+    pub pearson: f64,
+}
+
 impl NeighborModel {
-    /// Fits on reference compounds: stores them, and picks the shrinkage `α` from
-    /// [`SHRINKAGE_GRID`] that maximizes the mean per-compound Pearson correlation of
-    /// leave-one-out predictions (each reference predicted from the others).
+    /// Fits on reference compounds with the `k` and `p` of `config`: stores them, and picks
+    /// the shrinkage `α` from [`SHRINKAGE_GRID`] that maximizes the mean per-compound Pearson
+    /// correlation of leave-one-out predictions (each reference predicted from the others).
     pub fn fit(
         config: NeighborConfig,
         tasks: Vec<String>,
@@ -127,6 +231,28 @@ impl NeighborModel {
         fingerprints: Vec<Fingerprint>,
         targets: Vec<f32>,
     ) -> Result<Self, String> {
+        let grid = NeighborGrid::single(&config);
+        Self::fit_tuned(config, &grid, tasks, ids, fingerprints, targets)
+    }
+
+    /// [`NeighborModel::fit`] choosing `k`, `p` and `α` together: the triple with the best
+    /// mean leave-one-out Pearson over the references (ties: the earlier pair of
+    /// [`NeighborGrid::pairs`], the smaller `α`). `config` gives the fingerprint settings;
+    /// the file's metrics list the score of every pair.
+    pub fn fit_tuned(
+        config: NeighborConfig,
+        grid: &NeighborGrid,
+        tasks: Vec<String>,
+        ids: Vec<String>,
+        fingerprints: Vec<Fingerprint>,
+        targets: Vec<f32>,
+    ) -> Result<Self, String> {
+        let pairs = grid.pairs();
+        if pairs.is_empty() || pairs.iter().any(|&(_, p)| !p.is_finite()) {
+            return Err(format!(
+                "the neighbour grid needs at least one k and finite powers: {grid:?}"
+            ));
+        }
         let (n, t) = (ids.len(), tasks.len());
         if n == 0 || fingerprints.len() != n || targets.len() != n * t {
             return Err(format!(
@@ -142,7 +268,9 @@ impl NeighborModel {
                 *m += f64::from(v) / n as f64;
             }
         }
-        let deviations: Vec<Option<Vec<f64>>> = (0..n)
+        // Each reference's similarities to the others (itself NaN) and its nearest others.
+        let k_max = pairs.iter().map(|&(k, _)| k).max().unwrap_or(1);
+        let neighbourhoods: Vec<(Vec<f64>, Vec<usize>)> = (0..n)
             .into_par_iter()
             .map(|i| {
                 let mut sims: Vec<f64> = fingerprints
@@ -150,50 +278,49 @@ impl NeighborModel {
                     .map(|f| fingerprints[i].tanimoto(f))
                     .collect();
                 sims[i] = f64::NAN;
-                neighbor_average(&sims, &targets, t, config.k, config.power)
-                    .map(|avg| avg.iter().zip(&mean).map(|(a, m)| a - m).collect())
+                let order = top_neighbors(&sims, k_max);
+                (sims, order)
             })
             .collect();
-        let loo_pearson = |alpha: f64| -> f64 {
-            let total: f64 = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    let truth: Vec<f64> = targets[i * t..(i + 1) * t]
-                        .iter()
-                        .map(|&v| f64::from(v))
-                        .collect();
-                    let pred: Vec<f64> = match &deviations[i] {
-                        Some(d) => mean.iter().zip(d).map(|(m, d)| m + alpha * d).collect(),
-                        None => mean.clone(),
-                    };
-                    pearson(&pred, &truth)
+        let mut points = Vec::with_capacity(pairs.len());
+        for &(k, power) in &pairs {
+            let deviations: Vec<Option<Vec<f64>>> = neighbourhoods
+                .par_iter()
+                .map(|(sims, order)| {
+                    weighted_average(&order[..k.min(order.len())], sims, &targets, t, power)
+                        .map(|avg| avg.iter().zip(&mean).map(|(a, m)| a - m).collect())
                 })
-                .sum();
-            total / n as f64
+                .collect();
+            let (shrinkage, pearson) = best_shrinkage(&deviations, &targets, &mean);
+            points.push(GridPoint {
+                k,
+                power,
+                shrinkage,
+                pearson,
+            });
+        }
+        // Ties go to the earlier pair.
+        let best =
+            points.iter().copied().fold(
+                points[0],
+                |acc, p| if p.pearson > acc.pearson { p } else { acc },
+            );
+        let config = NeighborConfig {
+            k: best.k,
+            power: best.power,
+            ..config
         };
-        let scores: Vec<(f64, f64)> = SHRINKAGE_GRID
-            .iter()
-            .map(|&a| (a, loo_pearson(a)))
-            .collect();
-        // Ties go to the smaller α (closer to the mean).
-        let (shrinkage, best) =
-            scores
-                .iter()
-                .copied()
-                .fold((0.0, f64::NEG_INFINITY), |acc, (a, s)| {
-                    if s > acc.1 { (a, s) } else { acc }
-                });
         let metrics = serde_json::json!({
             "references": n,
-            "leave_one_out_pearson": best,
-            "leave_one_out_pearson_by_shrinkage": scores,
+            "leave_one_out_pearson": best.pearson,
+            "grid": points,
         });
         Ok(NeighborModel {
             header: NeighborHeader {
                 format_version: NEIGHBOR_FORMAT_VERSION,
                 moltx_version: env!("CARGO_PKG_VERSION").to_string(),
                 config,
-                shrinkage,
+                shrinkage: best.shrinkage,
                 tasks,
                 ids,
                 mean,
@@ -323,6 +450,36 @@ impl NeighborModel {
     }
 }
 
+/// The shrinkage of [`SHRINKAGE_GRID`] maximizing the mean per-reference Pearson of the
+/// leave-one-out predictions `μ + α dᵢ` (`μ` where a reference has no neighbour), ties going
+/// to the smaller `α`, with that Pearson.
+fn best_shrinkage(deviations: &[Option<Vec<f64>>], targets: &[f32], mean: &[f64]) -> (f64, f64) {
+    let (n, t) = (deviations.len(), mean.len());
+    let loo_pearson = |alpha: f64| -> f64 {
+        let total: f64 = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let truth: Vec<f64> = targets[i * t..(i + 1) * t]
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .collect();
+                let pred: Vec<f64> = match &deviations[i] {
+                    Some(d) => mean.iter().zip(d).map(|(m, d)| m + alpha * d).collect(),
+                    None => mean.to_vec(),
+                };
+                pearson(&pred, &truth)
+            })
+            .sum();
+        total / n.max(1) as f64
+    };
+    SHRINKAGE_GRID.iter().map(|&a| (a, loo_pearson(a))).fold(
+        (0.0, f64::NEG_INFINITY),
+        |acc, (a, s)| {
+            if s > acc.1 { (a, s) } else { acc }
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,11 +545,70 @@ mod tests {
             .map(|j| (j % genes) as f32 / 10.0 - 2.0 + rng.random_range(-1.0f32..1.0))
             .collect();
         let tasks: Vec<String> = (0..genes).map(|g| format!("g{g}")).collect();
-        let uninformative = NeighborModel::fit(config, tasks, ids, fps, noisy).unwrap();
+        let uninformative =
+            NeighborModel::fit(config, tasks.clone(), ids.clone(), fps.clone(), noisy).unwrap();
         assert_eq!(
             uninformative.header.shrinkage, 0.0,
             "{:?}",
             uninformative.header.metrics
+        );
+    }
+
+    #[test]
+    fn the_grid_choice_is_made_by_leave_one_out() {
+        // Two families of six with opposite signatures. With k = 11, weights s⁰ = 1 let the
+        // other family (Tanimoto 0, yet 0⁰ = 1) vote as much as one's own: p = 1 must win.
+        let fps: Vec<Fingerprint> = (0..12u32)
+            .map(|i| {
+                if i % 2 == 0 {
+                    fp(&[0, 1, 2, 3 + i % 4])
+                } else {
+                    fp(&[8, 9, 10, 11 + i % 4])
+                }
+            })
+            .collect();
+        let targets: Vec<f32> = (0..12)
+            .flat_map(|i| {
+                let s = if i % 2 == 0 { 1.0 } else { -1.0 };
+                [s, -s, 0.5 * s]
+            })
+            .collect();
+        let grid = NeighborGrid {
+            ks: vec![11],
+            powers: vec![0.0, 1.0],
+        };
+        let model = NeighborModel::fit_tuned(
+            NeighborConfig::default(),
+            &grid,
+            (0..3).map(|g| format!("g{g}")).collect(),
+            (0..12).map(|i| format!("c{i}")).collect(),
+            fps,
+            targets,
+        )
+        .unwrap();
+        assert_eq!(
+            (model.header.config.k, model.header.config.power),
+            (11, 1.0)
+        );
+        let points: Vec<GridPoint> =
+            serde_json::from_value(model.header.metrics["grid"].clone()).unwrap();
+        assert_eq!(points.len(), 2);
+        assert!(points[1].pearson > points[0].pearson + 0.5, "{points:?}");
+        // An empty grid is an error, not a panic.
+        let empty = NeighborGrid {
+            ks: Vec::new(),
+            powers: vec![1.0],
+        };
+        assert!(
+            NeighborModel::fit_tuned(
+                NeighborConfig::default(),
+                &empty,
+                vec!["g".into()],
+                vec!["c".into()],
+                vec![fp(&[1])],
+                vec![0.5],
+            )
+            .is_err()
         );
     }
 

@@ -1,7 +1,7 @@
 //! Indication prediction by similarity-weighted nearest neighbours, on the same scaffold splits
 //! as the networks of [`super::indication_job`]. A test compound's score for a disease is the
 //! weighted fraction of its `k` most similar training and validation compounds that treat it
-//! ([`neighbor_average`], weights `max(s, 0)^p`):
+//! ([`weighted_average`], weights `max(s, 0)^p`):
 //! - structure: `s` = Tanimoto similarity of Morgan fingerprints;
 //! - signature: `s` = Pearson correlation of the standardized signature inputs (genes,
 //!   pathway scores or both, scaled on the training compounds);
@@ -9,8 +9,10 @@
 //! - fused, predicted: the same, with the test compound's signature predicted from structure
 //!   (compared with the references' measured signatures).
 //!
-//! With 10–58 known drugs per disease, these models have nothing to overfit, where the
-//! networks do.
+//! Each modality chooses its own `k` and `p` from a [`NeighborGrid`] by leave-one-out on the
+//! references (mean ROC-AUC over the diseases of each reference's vote from the others), so
+//! nothing is tuned on test compounds. With 10–58 known drugs per disease, these models have
+//! nothing to overfit, where the networks do.
 
 use super::indication_job::{IndicationLabels, IndicationResult, Method, Modality, SignatureSide};
 use super::job::{SplitPlan, make_split};
@@ -18,8 +20,23 @@ use super::metrics::{SplitMetrics, TaskType};
 use super::signature_job::{ProfiledCompounds, morgan_fingerprints};
 use crate::chem::Fingerprint;
 use crate::expr::signature::pearson;
+use crate::metrics::roc_auc;
 use crate::model::descriptors::DescriptorFeatures;
-use crate::model::neighbors::{NeighborConfig, neighbor_average};
+use crate::model::neighbors::{
+    NeighborConfig, NeighborGrid, NeighborSearch, top_neighbors, weighted_average,
+};
+use rayon::prelude::*;
+
+/// The neighbours and weight exponent of one modality's vote, and their leave-one-out score.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct VoteWeights {
+    /// Neighbours.
+    pub k: usize,
+    /// Weight exponent `p`.
+    pub power: f64,
+    /// Mean over diseases of the leave-one-out ROC-AUC on the references.
+    pub leave_one_out_auc: f64,
+}
 
 /// Neighbour indication models over fixed reference compounds: their fingerprints,
 /// standardized signature inputs and known indications.
@@ -32,13 +49,18 @@ pub struct IndicationNeighbors {
     signatures: Vec<Vec<f64>>,
     scaling: DescriptorFeatures,
     labels: Vec<f32>,
+    /// The structure vote's weights.
+    pub structure_vote: VoteWeights,
+    /// The signature vote's weights.
+    pub signature_vote: VoteWeights,
 }
 
 impl IndicationNeighbors {
     /// References: fingerprints, raw signature inputs, and `references × diseases` 0/1
-    /// labels; `scaling` standardizes signature inputs (fitted on training compounds).
+    /// labels; `scaling` standardizes signature inputs (fitted on training compounds). Each
+    /// modality's `k` and `p` are chosen from `search.grid` by leave-one-out.
     pub fn new(
-        config: NeighborConfig,
+        search: &NeighborSearch,
         diseases: Vec<String>,
         fingerprints: Vec<Fingerprint>,
         raw_signatures: &[&[f32]],
@@ -53,19 +75,110 @@ impl IndicationNeighbors {
             labels.len(),
             diseases.len()
         );
+        let fixed = VoteWeights {
+            k: search.config.k.max(1),
+            power: search.config.power,
+            leave_one_out_auc: f64::NAN,
+        };
         let mut model = IndicationNeighbors {
             diseases,
-            config,
+            config: search.config,
             fingerprints,
             signatures: Vec::new(),
             scaling,
             labels,
+            structure_vote: fixed,
+            signature_vote: fixed,
         };
         model.signatures = raw_signatures
-            .iter()
+            .par_iter()
             .map(|r| model.standardize(r))
             .collect();
+        model.structure_vote = model.tune(&search.grid, |i| {
+            model.structure_similarities(&model.fingerprints[i])
+        })?;
+        model.signature_vote = model.tune(&search.grid, |i| {
+            model.signature_similarities(&model.signatures[i])
+        })?;
         Ok(model)
+    }
+
+    /// The `(k, p)` of `grid` whose leave-one-out votes (each reference voted on by the
+    /// others, with similarities `similarities(i)`) have the best mean ROC-AUC over the
+    /// diseases; ties go to the earlier pair.
+    fn tune(
+        &self,
+        grid: &NeighborGrid,
+        similarities: impl Fn(usize) -> Vec<f64> + Sync,
+    ) -> anyhow::Result<VoteWeights> {
+        let pairs = grid.pairs();
+        anyhow::ensure!(
+            !pairs.is_empty() && pairs.iter().all(|&(_, p)| p.is_finite()),
+            "the neighbour grid needs at least one k and finite powers: {grid:?}"
+        );
+        let (n, t) = (self.fingerprints.len(), self.diseases.len());
+        let k_max = pairs.iter().map(|&(k, _)| k).max().unwrap_or(1);
+        let hoods: Vec<(Vec<f64>, Vec<usize>)> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let mut sims = similarities(i);
+                sims[i] = f64::NAN;
+                let order = top_neighbors(&sims, k_max);
+                (sims, order)
+            })
+            .collect();
+        let base = self.base_rate();
+        let truth: Vec<Vec<bool>> = (0..t)
+            .map(|j| (0..n).map(|i| self.labels[i * t + j] > 0.5).collect())
+            .collect();
+        let scored: Vec<VoteWeights> = pairs
+            .iter()
+            .map(|&(k, power)| {
+                let votes: Vec<Vec<f64>> = hoods
+                    .par_iter()
+                    .map(|(sims, order)| {
+                        let top = &order[..k.min(order.len())];
+                        weighted_average(top, sims, &self.labels, t, power)
+                            .unwrap_or_else(|| base.clone())
+                    })
+                    .collect();
+                let aucs: Vec<f64> = (0..t)
+                    .filter_map(|j| {
+                        let column: Vec<f64> = votes.iter().map(|v| v[j]).collect();
+                        roc_auc(&column, &truth[j])
+                    })
+                    .collect();
+                VoteWeights {
+                    k,
+                    power,
+                    leave_one_out_auc: aucs.iter().sum::<f64>() / aucs.len().max(1) as f64,
+                }
+            })
+            .collect();
+        Ok(scored.iter().copied().fold(scored[0], |best, w| {
+            if w.leave_one_out_auc > best.leave_one_out_auc {
+                w
+            } else {
+                best
+            }
+        }))
+    }
+
+    /// The share of references treating each disease.
+    fn base_rate(&self) -> Vec<f64> {
+        let t = self.diseases.len();
+        let n = self.fingerprints.len().max(1) as f64;
+        (0..t)
+            .map(|j| {
+                self.labels
+                    .iter()
+                    .skip(j)
+                    .step_by(t)
+                    .map(|&v| f64::from(v))
+                    .sum::<f64>()
+                    / n
+            })
+            .collect()
     }
 
     /// Neighbour search and weights.
@@ -82,24 +195,16 @@ impl IndicationNeighbors {
 
     /// Neighbour average of the labels for these similarities, or the references' base rate
     /// when no neighbour has a positive similarity.
-    fn vote(&self, sims: &[f64]) -> Vec<f64> {
+    fn vote(&self, sims: &[f64], weights: VoteWeights) -> Vec<f64> {
         let t = self.diseases.len();
-        neighbor_average(sims, &self.labels, t, self.config.k, self.config.power).unwrap_or_else(
-            || {
-                let n = self.fingerprints.len().max(1) as f64;
-                (0..t)
-                    .map(|j| {
-                        self.labels
-                            .iter()
-                            .skip(j)
-                            .step_by(t)
-                            .map(|&v| f64::from(v))
-                            .sum::<f64>()
-                            / n
-                    })
-                    .collect()
-            },
+        weighted_average(
+            &top_neighbors(sims, weights.k),
+            sims,
+            &self.labels,
+            t,
+            weights.power,
         )
+        .unwrap_or_else(|| self.base_rate())
     }
 
     /// Tanimoto similarity of a fingerprint to every reference.
@@ -118,35 +223,48 @@ impl IndicationNeighbors {
             .collect()
     }
 
-    /// The neighbour vote for these similarities with the references in `exclude` left out
-    /// (a compound that is itself a reference must not vote for itself).
-    pub fn scores_excluding(&self, similarities: &[f64], exclude: &[usize]) -> Vec<f64> {
-        if exclude.is_empty() {
-            return self.vote(similarities);
-        }
-        let mut sims = similarities.to_vec();
-        for &i in exclude {
-            if let Some(s) = sims.get_mut(i) {
-                *s = f64::NAN;
-            }
-        }
-        self.vote(&sims)
+    /// The structure vote for these Tanimoto similarities, with the references in `exclude`
+    /// left out (a compound that is itself a reference must not vote for itself).
+    pub fn structure_scores_excluding(&self, similarities: &[f64], exclude: &[usize]) -> Vec<f64> {
+        self.vote(&without(similarities, exclude), self.structure_vote)
+    }
+
+    /// The signature vote for these Pearson similarities, with `exclude` left out.
+    pub fn signature_scores_excluding(&self, similarities: &[f64], exclude: &[usize]) -> Vec<f64> {
+        self.vote(&without(similarities, exclude), self.signature_vote)
     }
 
     /// Scores from structure: Tanimoto neighbours.
     pub fn structure_scores(&self, fingerprint: &Fingerprint) -> Vec<f64> {
-        self.vote(&self.structure_similarities(fingerprint))
+        self.vote(
+            &self.structure_similarities(fingerprint),
+            self.structure_vote,
+        )
     }
 
     /// Scores from a standardized signature: Pearson-correlated neighbours.
     pub fn signature_scores(&self, standardized: &[f64]) -> Vec<f64> {
-        self.vote(&self.signature_similarities(standardized))
+        self.vote(
+            &self.signature_similarities(standardized),
+            self.signature_vote,
+        )
     }
 
     /// Row-major `references × diseases` 0/1 labels.
     pub fn labels(&self) -> &[f32] {
         &self.labels
     }
+}
+
+/// `similarities` with the entries `exclude` set to NaN (no vote).
+fn without(similarities: &[f64], exclude: &[usize]) -> Vec<f64> {
+    let mut sims = similarities.to_vec();
+    for &i in exclude {
+        if let Some(s) = sims.get_mut(i) {
+            *s = f64::NAN;
+        }
+    }
+    sims
 }
 
 /// The fused score `(a + b) / 2` per disease.
@@ -165,11 +283,11 @@ pub fn run_neighbor_indications(
     labels: &IndicationLabels,
     signatures: &SignatureSide,
     seeds: &[u64],
-    config: &NeighborConfig,
+    search: &NeighborSearch,
 ) -> anyhow::Result<Vec<IndicationResult>> {
     let table = &profiled.table;
     let t = labels.diseases.len();
-    let fps = morgan_fingerprints(&table.smiles, config)?;
+    let fps = morgan_fingerprints(&table.smiles, &search.config)?;
     let mut results = Vec::new();
     for &seed in seeds {
         let split = make_split(table, &SplitPlan::Scaffold([0.8, 0.1, 0.1]), seed)?;
@@ -180,7 +298,7 @@ pub fn run_neighbor_indications(
             .map(|&i| signatures.measured[i].as_slice())
             .collect();
         let model = IndicationNeighbors::new(
-            *config,
+            search,
             labels.diseases.clone(),
             references.iter().map(|&i| fps[i].clone()).collect(),
             &references
@@ -265,10 +383,10 @@ mod tests {
             sd: vec![1.0, 1.0],
         };
         IndicationNeighbors::new(
-            NeighborConfig {
+            &NeighborSearch::fixed(NeighborConfig {
                 k: 1,
                 ..NeighborConfig::default()
-            },
+            }),
             vec!["d".into()],
             vec![fp(&[0, 1]), fp(&[0, 1, 2]), fp(&[5])],
             &rows,
@@ -289,11 +407,11 @@ mod tests {
         assert_eq!(sims[0], 1.0);
         // With k = 1 the compound's own label comes back unless it is left out; then its
         // nearest other reference ({0,1,2}, label 0) decides.
-        assert_eq!(m.scores_excluding(&sims, &[]), vec![1.0]);
+        assert_eq!(m.structure_scores_excluding(&sims, &[]), vec![1.0]);
         assert_eq!(m.structure_scores(&own), vec![1.0]);
-        assert_eq!(m.scores_excluding(&sims, &[0]), vec![0.0]);
+        assert_eq!(m.structure_scores_excluding(&sims, &[0]), vec![0.0]);
         // Everyone left out: the references' base rate.
-        let all = m.scores_excluding(&sims, &[0, 1, 2]);
+        let all = m.structure_scores_excluding(&sims, &[0, 1, 2]);
         assert!((all[0] - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(m.labels(), &[1.0, 0.0, 0.0]);
     }

@@ -14,7 +14,7 @@ use super::trainer::EpochRecord;
 use crate::chem::Fingerprint;
 use crate::expr::{GeneSpace, MetaTable, SignatureMatrix};
 use crate::model::MoleculeInput;
-use crate::model::neighbors::NeighborConfig;
+use crate::model::neighbors::NeighborSearch;
 
 /// Measured and cross-validated predicted signatures of the same compounds.
 #[derive(Debug, Clone)]
@@ -56,18 +56,18 @@ pub fn cross_validated_signatures(
 /// compound outside the held-out fold (`k` scaffold folds, `seed`), nothing written to disk.
 pub fn cross_validated_neighbor_signatures(
     data: &ProfiledCompounds,
-    config: NeighborConfig,
+    search: &NeighborSearch,
     k: usize,
     seed: u64,
 ) -> anyhow::Result<CrossValidatedSignatures> {
     let table = &data.table;
     let g = table.n_tasks();
-    let fps = morgan_fingerprints(&table.smiles, &config)?;
+    let fps = morgan_fingerprints(&table.smiles, &search.config)?;
     let mut predicted = vec![f64::NAN; table.len() * g];
     for fold in 0..k {
         let split = make_split(table, &SplitPlan::ScaffoldKFold { k, fold }, seed)?;
         let references: Vec<usize> = split.train.iter().chain(&split.val).copied().collect();
-        let model = fit_neighbors(table, &data.ids, &fps, &references, config)?;
+        let model = fit_neighbors(table, &data.ids, &fps, &references, search)?;
         let test: Vec<&Fingerprint> = split.test.iter().map(|&i| &fps[i]).collect();
         let values = model.predict_all(&test);
         for (t, &i) in split.test.iter().enumerate() {

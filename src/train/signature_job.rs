@@ -32,7 +32,7 @@ use crate::data::{MoleculeTable, RowFailure};
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::signature::pearson;
 use crate::model::MoleculeInput;
-use crate::model::neighbors::{NeighborConfig, NeighborModel};
+use crate::model::neighbors::{NeighborConfig, NeighborModel, NeighborSearch};
 
 /// Compounds with a structure and a measured signature, as a labelled table whose tasks are
 /// the genes.
@@ -226,6 +226,10 @@ pub struct SeedComparison {
 pub struct NeighborResult {
     /// Test metrics.
     pub metrics: SignatureMetrics,
+    /// Neighbours chosen by leave-one-out on the reference compounds.
+    pub k: usize,
+    /// Weight exponent chosen by leave-one-out.
+    pub power: f64,
     /// Shrinkage `α` chosen by leave-one-out on the reference compounds.
     pub shrinkage: f64,
     /// The same fit with signatures permuted among the reference compounds.
@@ -263,8 +267,9 @@ pub struct SignatureJob {
     pub network: bool,
     /// Also train the shuffled-structure baseline.
     pub shuffled_baseline: bool,
-    /// Fit the nearest-neighbour model with this configuration.
-    pub neighbors: Option<NeighborConfig>,
+    /// Fit the nearest-neighbour model, choosing `k` and `p` by leave-one-out on the
+    /// references of each seed.
+    pub neighbors: Option<NeighborSearch>,
     /// k of the top-k precision.
     pub top_k: usize,
 }
@@ -278,7 +283,7 @@ pub fn run_signature_job(
     let table = &data.table;
     let genes = table.n_tasks();
     let fingerprints = match &job.neighbors {
-        Some(config) => Some(morgan_fingerprints(&table.smiles, config)?),
+        Some(search) => Some(morgan_fingerprints(&table.smiles, &search.config)?),
         None => None,
     };
     let mut seeds = Vec::new();
@@ -341,14 +346,13 @@ pub fn run_signature_job(
             }
         }
         let neighbors = match (&job.neighbors, &fingerprints) {
-            (Some(config), Some(fps)) => {
+            (Some(search), Some(fps)) => {
                 let references: Vec<usize> =
                     split.train.iter().chain(&split.val).copied().collect();
                 let test_fps: Vec<&Fingerprint> = split.test.iter().map(|&i| &fps[i]).collect();
-                let fitted = fit_neighbors(table, &data.ids, fps, &references, *config)?;
+                let fitted = fit_neighbors(table, &data.ids, fps, &references, search)?;
                 let shuffled_table = shuffle_training_signatures(table, &references, seed);
-                let shuffled =
-                    fit_neighbors(&shuffled_table, &data.ids, fps, &references, *config)?;
+                let shuffled = fit_neighbors(&shuffled_table, &data.ids, fps, &references, search)?;
                 let file = dir.join("neighbors").join("neighbors.moltx");
                 std::fs::create_dir_all(dir.join("neighbors"))?;
                 fitted.save(&file)?;
@@ -357,6 +361,8 @@ pub fn run_signature_job(
                 };
                 Some(NeighborResult {
                     metrics: metrics(&fitted),
+                    k: fitted.header.config.k,
+                    power: fitted.header.config.power,
                     shrinkage: fitted.header.shrinkage,
                     shuffled: metrics(&shuffled),
                     shuffled_shrinkage: shuffled.header.shrinkage,
@@ -405,17 +411,19 @@ pub fn morgan_fingerprints(
 }
 
 /// Fits a nearest-neighbour structure → signature model on the table entries `references`
-/// (`ids` and `fingerprints` in table order).
+/// (`ids` and `fingerprints` in table order), choosing `k`, `p` and `α` by leave-one-out on
+/// them.
 pub fn fit_neighbors(
     table: &MoleculeTable,
     ids: &[String],
     fingerprints: &[Fingerprint],
     references: &[usize],
-    config: NeighborConfig,
+    search: &NeighborSearch,
 ) -> anyhow::Result<NeighborModel> {
     let g = table.n_tasks();
-    NeighborModel::fit(
-        config,
+    NeighborModel::fit_tuned(
+        search.config,
+        &search.grid,
         table.task_names.clone(),
         references.iter().map(|&i| ids[i].clone()).collect(),
         references
