@@ -222,6 +222,25 @@ fn print_results(results: &[IndicationResult], modalities: &[Modality]) -> anyho
             name(serde_json::to_value(method)?)
         );
     }
+    let votes: Vec<_> = results
+        .iter()
+        .filter(|r| r.modality == Modality::Structure)
+        .filter_map(|r| r.votes)
+        .collect();
+    if !votes.is_empty() {
+        let each = |m: usize| -> String {
+            votes
+                .iter()
+                .map(|v| format!("{}/{}", v[m].k, v[m].power))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "neighbours k/p per seed (leave-one-out on the references): structure {}; signature {}",
+            each(0),
+            each(1)
+        );
+    }
     Ok(())
 }
 

@@ -197,6 +197,10 @@ pub struct IndicationResult {
     pub roc_auc: Option<f64>,
     /// Diseases with a defined test ROC-AUC.
     pub diseases_scored: usize,
+    /// Neighbour models: the (structure, signature) votes' `k` and `p`, chosen by
+    /// leave-one-out on the split's references.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub votes: Option<[super::indication_neighbors::VoteWeights; 2]>,
 }
 
 /// Inputs and labels of some compounds for one modality.
@@ -395,6 +399,7 @@ pub fn run_indication_eval(
                 method: Method::Network,
                 roc_auc: metrics.get("roc_auc"),
                 diseases_scored: scored,
+                votes: None,
             });
         }
     }

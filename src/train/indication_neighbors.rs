@@ -358,6 +358,7 @@ pub fn run_neighbor_indications(
                     .values()
                     .filter(|m| m.contains_key("roc_auc"))
                     .count(),
+                votes: Some([model.structure_vote, model.signature_vote]),
             });
         }
     }
