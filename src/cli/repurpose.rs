@@ -26,8 +26,8 @@ pub struct RepurposeArgs {
     #[arg(long)]
     pub signatures: Option<PathBuf>,
     /// Structure → signature model for library compounds: a D-MPNN model file or folder
-    /// (`train-signatures`' seed_<s>/), or a nearest-neighbour file
-    /// (seed_<s>/neighbors/neighbors.moltx).
+    /// (`train-signatures`' `seed_<s>/`), or a nearest-neighbour file
+    /// (`seed_<s>/neighbors/neighbors.moltx`).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Library of compounds without signatures (.smi/.csv/.tsv/.sdf, optionally .gz, .parquet).

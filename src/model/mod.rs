@@ -9,6 +9,7 @@ pub mod descriptors;
 pub mod dmpnn;
 pub mod ffn;
 pub mod init;
+pub mod neighbor_settings;
 pub mod neighbors;
 pub mod net;
 pub mod predict;
