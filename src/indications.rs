@@ -183,6 +183,7 @@ pub fn predict_library_indications(
     options: &LibraryOptions,
     sources: SignatureSources,
     chunk_size: usize,
+    max_heavy_atoms: usize,
     each: &mut dyn FnMut(Vec<IndicationPrediction>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let config = fingerprint_config(references.model.config());
@@ -202,7 +203,7 @@ pub fn predict_library_indications(
         }
         let parsed: Vec<Result<(Fingerprint, String), String>> = chunk
             .par_iter()
-            .map(|row| match featurize_row(&config, row) {
+            .map(|row| match featurize_row(&config, row, max_heavy_atoms) {
                 Ok((input, smiles)) => match input.structure {
                     StructureInput::Morgan(fp) => Ok((fp, smiles)),
                     _ => Err("no fingerprint".to_string()),
@@ -238,7 +239,8 @@ pub fn predict_library_indications(
                         structure: StructureInput::Morgan(fp.clone()),
                         descriptors: Vec::new(),
                     }),
-                    _ => featurize_row(input_config, &chunk[i]).map(|(input, _)| input),
+                    _ => featurize_row(input_config, &chunk[i], max_heavy_atoms)
+                        .map(|(input, _)| input),
                 })
                 .collect();
             let ok: Vec<(usize, _)> = wanted

@@ -68,6 +68,8 @@ pub struct RepurposeOptions {
     pub library: LibraryOptions,
     /// Library rows per chunk.
     pub chunk_size: usize,
+    /// Library molecules with more heavy atoms are failed rows, never parsed.
+    pub max_heavy_atoms: usize,
 }
 
 impl Default for RepurposeOptions {
@@ -78,6 +80,7 @@ impl Default for RepurposeOptions {
             params: ScoreParams::default(),
             library: LibraryOptions::default(),
             chunk_size: 4096,
+            max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
         }
     }
 }
@@ -141,7 +144,7 @@ pub fn rank_library(
         }
         let features: Vec<_> = chunk
             .par_iter()
-            .map(|r| featurize_row(&config, r))
+            .map(|r| featurize_row(&config, r, options.max_heavy_atoms))
             .collect();
         let ok: Vec<&MoleculeInput> = features
             .iter()

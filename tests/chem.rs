@@ -4,6 +4,9 @@ use moltx::chem::featurize::{ATOM_DIM, BOND_DIM, atom_features, bond_features};
 use moltx::chem::{ChemError, MolGraph, Molecule};
 use rayon::prelude::*;
 
+#[allow(dead_code)]
+mod common;
+
 fn graph(smiles: &str) -> MolGraph {
     MolGraph::from_smiles(smiles).expect("valid SMILES")
 }
@@ -274,4 +277,52 @@ fn sdf_records_split_name_fields_and_report_a_broken_record() {
         records[2].molecule().unwrap().name().as_deref(),
         Some("ethanol")
     );
+}
+
+#[test]
+fn heavy_atoms_counted_from_text_match_rdkit() {
+    use moltx::chem::size::{heavy_atoms_in_molblock, heavy_atoms_in_smiles};
+    let mut smiles: Vec<String> = common::drugs().into_iter().map(|(_, s)| s).collect();
+    smiles.extend(
+        [
+            "[2H]C([2H])([2H])O",
+            "[Na+].[Cl-]",
+            "[NH4+].[O-]C(=O)C",
+            "C[C@H](N)C(=O)O",
+            "c1ccc2[nH]ccc2c1",
+            "[Hg]Cl",
+            "Br/C=C/I",
+            "[H][H]",
+            "*c1ccccc1",
+            "C%12CC%12",
+        ]
+        .map(String::from),
+    );
+    for s in &smiles {
+        let rdkit = graph(s).atoms().filter(|a| a.atomic_num != 1).count();
+        assert_eq!(heavy_atoms_in_smiles(s), rdkit, "{s}");
+    }
+    let block = "ethanol\n  manual\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n    1.5000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n    2.0000    1.0000    0.0000 O   0  0  0  0  0  0  0  0  0  0  0  0\n  1  2  1  0\n  2  3  1  0\nM  END\n";
+    assert_eq!(heavy_atoms_in_molblock(block), 3);
+    assert!(Molecule::from_molblock_limited(block, 3).is_ok());
+    assert_eq!(
+        Molecule::from_molblock_limited(block, 2).unwrap_err(),
+        ChemError::TooLarge {
+            heavy_atoms: 3,
+            limit: 2
+        }
+    );
+}
+
+#[test]
+fn the_size_limit_answers_before_rdkit() {
+    let huge = "C".repeat(5000);
+    let started = std::time::Instant::now();
+    let err = Molecule::from_smiles(&huge).unwrap_err();
+    assert_eq!(err.to_string(), "too large: 5000 heavy atoms, limit 500");
+    assert_eq!(err.category(), "too large");
+    assert!(MolGraph::from_smiles_limited(&"C".repeat(60), 60).is_ok());
+    assert!(MolGraph::from_smiles_limited(&"C".repeat(61), 60).is_err());
+    // RDKit would take minutes on 5,000 atoms; the text scan takes microseconds.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

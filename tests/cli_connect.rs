@@ -76,3 +76,85 @@ fn gene_set_query_with_correlation_score_fails_cleanly() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("needs a signature query"), "{stderr}");
 }
+
+/// Runs `moltx connect` on a query file written into a temp dir; the output and stderr.
+fn run_written(query_name: &str, query: &str, score: &str) -> (bool, Vec<Vec<String>>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(query_name);
+    std::fs::write(&path, query).unwrap();
+    let out = dir.path().join("ranking.tsv");
+    let output = Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["connect", "--query"])
+        .arg(&path)
+        .arg("--reference")
+        .arg(fixture("refs.tsv"))
+        .args(["--score", score, "--out"])
+        .arg(&out)
+        .args(["--tau-background", "20", "--n-genes", "4"])
+        .output()
+        .unwrap();
+    let rows = std::fs::read_to_string(&out)
+        .map(|t| {
+            t.lines()
+                .map(|l| l.split('\t').map(str::to_string).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    (output.status.success(), rows, stderr)
+}
+
+#[test]
+fn query_matching_no_reference_gene_is_an_error_with_examples() {
+    let query = "gene\tdirection\nTP53\tup\nEGFR\tdown\n";
+    let (ok, rows, stderr) = run_written("q.tsv", query, "wtcs");
+    assert!(!ok, "a query of zero usable genes must fail: {stderr}");
+    assert!(rows.is_empty(), "no ranking written: {rows:?}");
+    assert!(
+        stderr.contains("none of its 2 gene ids matched"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("looked for: TP53, EGFR"), "{stderr}");
+    assert!(stderr.contains("look like: 1000, 1001, 1002"), "{stderr}");
+    // The same for a signature query and for the correlation scores.
+    let signature = "gene\tlogFC\nTP53\t2.0\nEGFR\t-1.5\nMYC\t0.5\n";
+    for score in ["wtcs", "cosine"] {
+        let (ok, _, stderr) = run_written("sig.tsv", signature, score);
+        assert!(!ok, "{score}: {stderr}");
+        assert!(
+            stderr.contains("none of its 3 gene ids matched"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn two_column_gene_value_table_is_one_signature() {
+    // The reverser DB00001's own signature as `gene<TAB>logFC`: it must rank as a signature
+    // query (the mimic DB00001 last, its negation DB00000 first when reversing).
+    let refs = std::fs::read_to_string(fixture("refs.tsv")).unwrap();
+    let mut lines = refs.lines();
+    let genes: Vec<&str> = lines.next().unwrap().split('\t').skip(1).collect();
+    let db1: Vec<&str> = lines
+        .find(|l| l.starts_with("DB00001\t"))
+        .unwrap()
+        .split('\t')
+        .skip(1)
+        .collect();
+    let mut table = String::from("gene\tlogFC\n");
+    for (g, v) in genes.iter().zip(&db1) {
+        table.push_str(&format!("{g}\t{v}\n"));
+    }
+    for score in ["cosine", "wtcs"] {
+        let (ok, rows, stderr) = run_written("de.tsv", &table, score);
+        assert!(ok, "{score}: {stderr}");
+        assert!(
+            stderr.contains("query 'logFC': 20 of 20 genes matched"),
+            "{stderr}"
+        );
+        assert_eq!(rows.len(), 7, "{score}: six references and the header");
+        assert_eq!(rows[1][0], "DB00000", "{score}: the reverser first");
+        assert_eq!(rows[6][0], "DB00001", "{score}: itself last");
+    }
+}

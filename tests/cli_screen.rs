@@ -152,3 +152,101 @@ fn resume_refuses_a_manifest_from_different_options() {
         .failure()
         .stderr(predicates::str::contains("different run"));
 }
+
+#[test]
+fn a_second_run_on_the_same_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path(), 1);
+    let out = dir.path().join("hits.csv");
+    // This test process holds the output's lock, as a running screen would.
+    let lock = moltx::data::OutputLock::acquire(&out).unwrap();
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(screen_args(&lib, &out))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "another moltx run is writing this output",
+        ));
+    assert!(!out.exists(), "the refused run wrote nothing");
+    drop(lock);
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(screen_args(&lib, &out))
+        .assert()
+        .success();
+    assert!(!moltx::data::OutputLock::path_for(&out).exists());
+}
+
+/// Runs the child with a limit on the size of any file it writes: writes past it fail with
+/// EFBIG ("File too large"), as on a full disk (SIGXFSZ is ignored so the write returns the
+/// error instead of killing the process).
+fn with_file_size_limit(command: &mut Process, bytes: u64) -> &mut Process {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only calls async-signal-safe libc functions.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_resume_finishes_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path(), 6);
+    let reference = dir.path().join("reference.csv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(screen_args(&lib, &reference))
+        .assert()
+        .success();
+    let expected = std::fs::read(&reference).unwrap();
+    let limit = expected.len() as u64 / 2;
+
+    let out = dir.path().join("hits.csv");
+    let output = with_file_size_limit(
+        Process::new(env!("CARGO_BIN_EXE_moltx")).args(screen_args(&lib, &out)),
+        limit,
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "the write past the limit must fail"
+    );
+    assert!(
+        stderr.contains("hits.csv") && stderr.contains("File too large"),
+        "{stderr}"
+    );
+    let manifest = moltx::screen::resume::manifest_path(&out);
+    assert!(
+        manifest.exists(),
+        "the progress manifest survives the fault"
+    );
+    let written = std::fs::read(&out).unwrap();
+    assert!(written.len() as u64 <= limit);
+    assert_eq!(
+        written,
+        expected[..written.len()],
+        "what was written before the fault is intact"
+    );
+
+    // Space is back: the resumed run finishes with the uninterrupted run's bytes.
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(screen_args(&lib, &out))
+        .arg("--resume")
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&out).unwrap(), expected);
+}

@@ -43,12 +43,14 @@ fn named_columns_and_missing_column_error() {
     let options = TableOptions {
         smiles_column: Some("smiles".into()),
         target_columns: Some(vec!["solubility".into()]),
+        ..TableOptions::default()
     };
     let table = MoleculeTable::read(&fixture("labels_crlf.csv"), &options).unwrap();
     assert_eq!(table.task_names, vec!["solubility"]);
     let missing = TableOptions {
         smiles_column: None,
         target_columns: Some(vec!["nope".into()]),
+        ..TableOptions::default()
     };
     let err = MoleculeTable::read(&fixture("labels_crlf.csv"), &missing).unwrap_err();
     assert!(
@@ -62,6 +64,7 @@ fn bad_number_names_row_and_column() {
     let options = TableOptions {
         smiles_column: None,
         target_columns: Some(vec!["y".into()]),
+        ..TableOptions::default()
     };
     let err = MoleculeTable::read(&fixture("bad_number.csv"), &options).unwrap_err();
     match err {
@@ -313,4 +316,41 @@ fn scaffold_kfold_tests_each_entry_once_and_keeps_scaffolds_together() {
     tested.sort_unstable();
     assert_eq!(tested, (0..40).collect::<Vec<_>>());
     assert!(scaffold_kfold_split(&scaffolds, 2, 0, 0).is_err());
+}
+
+#[test]
+fn non_finite_targets_are_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cell, auto_detect) in [
+        ("inf", false),
+        ("-inf", true),
+        ("1e400", true),
+        ("1e39", false),
+    ] {
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, format!("smiles,y\nCCO,1.0\nCCC,2\nCCN,{cell}\n")).unwrap();
+        let options = TableOptions {
+            target_columns: (!auto_detect).then(|| vec!["y".into()]),
+            ..TableOptions::default()
+        };
+        // Auto-detection must not quietly drop the column either: it is numeric, so it is a
+        // target, and its bad cell an error.
+        match MoleculeTable::read(&path, &options).unwrap_err() {
+            DataError::BadTarget {
+                row,
+                line,
+                ref column,
+                ref value,
+                reason,
+                ..
+            } => {
+                assert_eq!(
+                    (row, line, column.as_str(), value.as_str()),
+                    (2, 4, "y", cell)
+                );
+                assert_eq!(reason, moltx::data::LabelError::NotFinite);
+            }
+            other => panic!("{cell}: expected BadTarget, got {other}"),
+        }
+    }
 }

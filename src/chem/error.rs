@@ -20,6 +20,15 @@ pub enum ChemError {
         /// RDKit's message.
         reason: String,
     },
+    /// The molecule has more heavy atoms than the limit, counted from its text before any
+    /// parsing (see [`super::size`]).
+    #[error("too large: {heavy_atoms} heavy atoms, limit {limit}")]
+    TooLarge {
+        /// Heavy atoms the text declares.
+        heavy_atoms: usize,
+        /// The limit in force.
+        limit: usize,
+    },
     /// RDKit failed while computing something from a valid molecule.
     #[error("RDKit failed computing {what}: {reason}")]
     Computation {
@@ -39,6 +48,7 @@ impl ChemError {
                 reason
             }
             ChemError::Computation { .. } => return "computation error",
+            ChemError::TooLarge { .. } => return "too large",
         };
         if reason.contains("kekulize") {
             "kekulization error"

@@ -30,9 +30,15 @@ impl MolGraph {
         Ok(MolGraph { graph })
     }
 
-    /// Parses a SMILES string and builds its graph.
+    /// Parses a SMILES string and builds its graph (at most
+    /// [`super::DEFAULT_MAX_HEAVY_ATOMS`] heavy atoms).
     pub fn from_smiles(smiles: &str) -> Result<Self, ChemError> {
         Self::from_molecule(&Molecule::from_smiles(smiles)?)
+    }
+
+    /// Parses a SMILES string of at most `max_heavy_atoms` heavy atoms and builds its graph.
+    pub fn from_smiles_limited(smiles: &str, max_heavy_atoms: usize) -> Result<Self, ChemError> {
+        Self::from_molecule(&Molecule::from_smiles_limited(smiles, max_heavy_atoms)?)
     }
 
     /// Number of (heavy) atoms.

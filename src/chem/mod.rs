@@ -10,12 +10,14 @@ pub mod graph;
 pub mod mol;
 pub mod scaffold;
 pub mod sdf;
+pub mod size;
 
 pub use error::ChemError;
 pub use featurize::{FeatureLayout, chemprop_v2_layout};
 pub use fingerprint::Fingerprint;
 pub use graph::MolGraph;
 pub use mol::{AtomRecord, BondRecord, Molecule};
+pub use size::DEFAULT_MAX_HEAVY_ATOMS;
 
 /// Routes RDKit's log messages into per-thread buffers (they become our error reasons) so RDKit
 /// never writes to stderr. Called automatically before parsing; idempotent.

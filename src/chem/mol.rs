@@ -5,6 +5,7 @@ use cxx::SharedPtr;
 use super::error::ChemError;
 use super::ffi::bridge::{self, ROMol};
 pub use super::ffi::{AtomRecord, BondRecord};
+use super::size::{DEFAULT_MAX_HEAVY_ATOMS, heavy_atoms_in_molblock, heavy_atoms_in_smiles};
 
 /// A sanitized RDKit molecule.
 ///
@@ -28,13 +29,27 @@ impl std::fmt::Debug for Molecule {
 }
 
 impl Molecule {
-    /// Parses and sanitizes a SMILES string (surrounding whitespace is ignored).
+    /// Parses and sanitizes a SMILES string (surrounding whitespace is ignored), refusing
+    /// molecules of more than [`DEFAULT_MAX_HEAVY_ATOMS`] heavy atoms.
     ///
     /// Errors carry RDKit's reason: syntax errors, kekulization failures, valence errors.
     pub fn from_smiles(smiles: &str) -> Result<Self, ChemError> {
+        Self::from_smiles_limited(smiles, DEFAULT_MAX_HEAVY_ATOMS)
+    }
+
+    /// Parses and sanitizes a SMILES string whose text declares at most `max_heavy_atoms`
+    /// heavy atoms; a larger one is [`ChemError::TooLarge`] and never reaches RDKit.
+    pub fn from_smiles_limited(smiles: &str, max_heavy_atoms: usize) -> Result<Self, ChemError> {
         let text = smiles.trim();
         if text.is_empty() {
             return Err(ChemError::EmptySmiles);
+        }
+        let heavy_atoms = heavy_atoms_in_smiles(text);
+        if heavy_atoms > max_heavy_atoms {
+            return Err(ChemError::TooLarge {
+                heavy_atoms,
+                limit: max_heavy_atoms,
+            });
         }
         bridge::parse_smiles(text, true)
             .map(|ptr| Molecule { ptr })
@@ -44,8 +59,22 @@ impl Molecule {
             })
     }
 
-    /// Parses and sanitizes one MDL molfile block (as found in an SDF record before `$$$$`).
+    /// Parses and sanitizes one MDL molfile block (as found in an SDF record before `$$$$`),
+    /// refusing molecules of more than [`DEFAULT_MAX_HEAVY_ATOMS`] heavy atoms.
     pub fn from_molblock(block: &str) -> Result<Self, ChemError> {
+        Self::from_molblock_limited(block, DEFAULT_MAX_HEAVY_ATOMS)
+    }
+
+    /// Parses and sanitizes one molfile block that declares at most `max_heavy_atoms` heavy
+    /// atoms; a larger one is [`ChemError::TooLarge`] and never reaches RDKit.
+    pub fn from_molblock_limited(block: &str, max_heavy_atoms: usize) -> Result<Self, ChemError> {
+        let heavy_atoms = heavy_atoms_in_molblock(block);
+        if heavy_atoms > max_heavy_atoms {
+            return Err(ChemError::TooLarge {
+                heavy_atoms,
+                limit: max_heavy_atoms,
+            });
+        }
         bridge::parse_molblock(block, true)
             .map(|ptr| Molecule { ptr })
             .map_err(|e| ChemError::InvalidMolBlock {

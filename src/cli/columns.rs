@@ -1,5 +1,5 @@
-//! Flags shared by several subcommands: the columns of a labelled table, and the D-MPNN
-//! architecture.
+//! Flags shared by several subcommands: the columns of a labelled table (and the size limit
+//! of its molecules), and the D-MPNN architecture.
 
 use crate::data::TableOptions;
 
@@ -12,6 +12,18 @@ pub struct ColumnArgs {
     /// Target columns, comma-separated (default: every numeric column, or a model's tasks).
     #[arg(long, value_delimiter = ',')]
     pub targets: Option<Vec<String>>,
+    /// The size limit of the table's molecules.
+    #[command(flatten)]
+    pub limits: MoleculeLimitArgs,
+}
+
+/// `--max-atoms`: the largest molecule a command parses.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct MoleculeLimitArgs {
+    /// Molecules with more heavy atoms (counted from the SMILES or molfile text) are failed
+    /// rows ("too large") and are never parsed: RDKit's time grows about cubically with size.
+    #[arg(long, default_value_t = crate::chem::DEFAULT_MAX_HEAVY_ATOMS)]
+    pub max_atoms: usize,
 }
 
 impl ColumnArgs {
@@ -20,6 +32,7 @@ impl ColumnArgs {
         TableOptions {
             smiles_column: self.smiles_column.clone(),
             target_columns: self.targets.clone(),
+            max_heavy_atoms: self.limits.max_atoms,
         }
     }
 }

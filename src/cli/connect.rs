@@ -41,7 +41,8 @@ impl From<LayoutArg> for Layout {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
     /// Query: .gmt with `<name>_up`/`<name>_dn` sets, an up/down TSV (direction column),
-    /// a STARGEO disease TSV, or a signature file (.gct/.gctx/.tsv[.gz]).
+    /// a STARGEO disease TSV, a two-column `gene<TAB>value` table, or a signature file
+    /// (.gct/.gctx/.tsv[.gz]).
     #[arg(long)]
     pub query: PathBuf,
     /// Reference signatures (.gct, .gctx, .tsv/.csv[.gz]).

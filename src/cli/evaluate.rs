@@ -47,6 +47,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let options = TableOptions {
         smiles_column: args.columns.smiles_column.clone(),
         target_columns: Some(targets),
+        max_heavy_atoms: args.columns.limits.max_atoms,
     };
     let table = MoleculeTable::read(&args.data, &options)
         .with_context(|| format!("reading {}", args.data.display()))?;

@@ -53,6 +53,9 @@ pub struct IndicationsArgs {
     /// column per disease, error.
     #[arg(long)]
     pub out: PathBuf,
+    /// The size limit of the library's molecules.
+    #[command(flatten)]
+    pub limits: super::columns::MoleculeLimitArgs,
 }
 
 /// Runs `moltx indications`.
@@ -97,6 +100,7 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
             predictor: predictor.as_ref(),
         },
         1024,
+        args.limits.max_atoms,
         &mut |chunk| {
             for p in chunk {
                 let mut order: Vec<usize> = (0..p.scores.len()).collect();

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 
 use crate::data::reader::csv_reader;
 use crate::model::predict::embed;
-use crate::model::{MoleculeInput, featurize_all};
+use crate::model::{MoleculeInput, featurize_all_limited};
 use crate::train::ensemble::{ensemble_predict, load_ensemble};
 
 /// Flags of `moltx predict` / `moltx fingerprint`.
@@ -29,6 +29,9 @@ pub struct PredictArgs {
     /// Molecules per forward pass.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
+    /// The size limit of the input's molecules.
+    #[command(flatten)]
+    pub limits: super::columns::MoleculeLimitArgs,
 }
 
 /// Every SMILES of a file's column, in row order.
@@ -68,7 +71,7 @@ pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
     let members = load_ensemble(&args.model, &device)?;
     let header = &members[0].header;
     let smiles = read_smiles_column(&args.input, args.smiles_column.as_deref())?;
-    let inputs = featurize_all(&header.model, &smiles);
+    let inputs = featurize_all_limited(&header.model, &smiles, args.limits.max_atoms);
     let ok: Vec<&MoleculeInput> = inputs.iter().filter_map(|r| r.as_ref().ok()).collect();
     let (mean, sd) = ensemble_predict(&members, &ok, args.batch_size, &device)?;
     let t = header.tasks.len();
@@ -121,7 +124,7 @@ pub fn run_fingerprint(args: &PredictArgs) -> anyhow::Result<()> {
     let members = load_ensemble(&args.model, &device)?;
     let model = &members[0];
     let smiles = read_smiles_column(&args.input, args.smiles_column.as_deref())?;
-    let inputs = featurize_all(&model.header.model, &smiles);
+    let inputs = featurize_all_limited(&model.header.model, &smiles, args.limits.max_atoms);
     let ok: Vec<&MoleculeInput> = inputs.iter().filter_map(|r| r.as_ref().ok()).collect();
     let emb = embed(
         &model.net,

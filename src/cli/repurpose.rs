@@ -54,6 +54,9 @@ pub struct RepurposeArgs {
     /// Output TSV: rank, id, smiles, evidence, score, error.
     #[arg(long)]
     pub out: PathBuf,
+    /// The size limit of the library's molecules.
+    #[command(flatten)]
+    pub limits: super::columns::MoleculeLimitArgs,
 }
 
 /// Runs `moltx repurpose`.
@@ -76,6 +79,7 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
             smiles_column: args.smiles_column.clone(),
             id_column: args.id_column.clone(),
         },
+        max_heavy_atoms: args.limits.max_atoms,
         ..RepurposeOptions::default()
     };
     let mut candidates: Vec<Candidate> = Vec::new();

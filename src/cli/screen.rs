@@ -57,6 +57,9 @@ pub struct ScreenArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// The size limit of the library's molecules.
+    #[command(flatten)]
+    pub limits: super::columns::MoleculeLimitArgs,
 }
 
 /// Runs `moltx screen`.
@@ -86,6 +89,7 @@ pub fn run(args: &ScreenArgs) -> anyhow::Result<()> {
         }),
         resume: args.resume,
         report_top: args.report,
+        max_heavy_atoms: args.limits.max_atoms,
     };
     let bar = if args.quiet {
         ProgressBar::hidden()

@@ -41,8 +41,8 @@ pub enum DataError {
         /// The header, comma-separated.
         available: String,
     },
-    /// A target cell is neither a number nor blank/`nan`.
-    #[error("{path}: row {row} (line {line}), column {column:?}: {value:?} is not a number")]
+    /// A target cell is neither a finite number nor blank/`nan`.
+    #[error("{path}: row {row} (line {line}), column {column:?}: {value:?} {reason}")]
     BadTarget {
         /// The file.
         path: PathBuf,
@@ -54,6 +54,8 @@ pub enum DataError {
         column: String,
         /// The cell as written.
         value: String,
+        /// What is wrong with it.
+        reason: crate::data::table::LabelError,
     },
     /// Split sizes or parameters that cannot work.
     #[error("invalid split: {0}")]

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod error;
 pub mod library;
+pub mod lock;
 mod parquet_rows;
 pub mod reader;
 pub mod split;
@@ -12,5 +13,6 @@ pub mod table;
 pub use batch::GraphBatch;
 pub use error::DataError;
 pub use library::{LibraryFormat, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
+pub use lock::{LockError, OutputLock};
 pub use split::Split;
-pub use table::{MoleculeTable, RowFailure, TableOptions};
+pub use table::{LabelError, MoleculeTable, RowFailure, TableOptions};

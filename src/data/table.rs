@@ -10,12 +10,25 @@ use super::reader::csv_reader_with_lines;
 use crate::chem::{ChemError, MolGraph};
 
 /// Which columns to read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TableOptions {
     /// The SMILES column; default: the first column whose name contains "smiles" (any case).
     pub smiles_column: Option<String>,
     /// Target columns; default: every other column whose cells are all numbers or blank.
     pub target_columns: Option<Vec<String>>,
+    /// Molecules with more heavy atoms are failed rows, never parsed
+    /// ([`crate::chem::DEFAULT_MAX_HEAVY_ATOMS`] by default).
+    pub max_heavy_atoms: usize,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            smiles_column: None,
+            target_columns: None,
+            max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
+        }
+    }
 }
 
 /// A row whose molecule could not be read.
@@ -133,16 +146,24 @@ impl MoleculeTable {
             None => (0..header.len())
                 .filter(|&c| c != smiles_idx)
                 .filter(|&c| {
-                    records
-                        .iter()
-                        .all(|r| parse_label(r.get(c).unwrap_or("")).is_ok())
+                    records.iter().all(|r| {
+                        !matches!(
+                            parse_label(r.get(c).unwrap_or("")),
+                            Err(LabelError::NotANumber)
+                        )
+                    })
                 })
                 .collect(),
         };
 
         let parsed: Vec<Result<MolGraph, ChemError>> = records
             .par_iter()
-            .map(|r| MolGraph::from_smiles(r.get(smiles_idx).unwrap_or("")))
+            .map(|r| {
+                MolGraph::from_smiles_limited(
+                    r.get(smiles_idx).unwrap_or(""),
+                    options.max_heavy_atoms,
+                )
+            })
             .collect();
 
         let n_tasks = target_idx.len();
@@ -158,12 +179,13 @@ impl MoleculeTable {
             let mut labels = Vec::with_capacity(n_tasks);
             for &c in &target_idx {
                 let cell = record.get(c).unwrap_or("");
-                let value = parse_label(cell).map_err(|_| DataError::BadTarget {
+                let value = parse_label(cell).map_err(|reason| DataError::BadTarget {
                     path: path.to_path_buf(),
                     row,
                     line,
                     column: header[c].clone(),
                     value: cell.to_string(),
+                    reason,
                 })?;
                 labels.push(value);
             }
@@ -189,12 +211,52 @@ impl MoleculeTable {
     }
 }
 
-/// Parses a label cell: a number, or `None` for blank / `nan` / `NA`.
-pub fn parse_label(cell: &str) -> Result<Option<f32>, std::num::ParseFloatError> {
+/// Why a label cell is not a usable number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    /// The cell is not a number at all.
+    #[error("is not a number")]
+    NotANumber,
+    /// The cell is a number but not a finite `f32` (`inf`, `-inf`, `1e400`, `1e39`): a loss
+    /// over it would be infinite or NaN.
+    #[error("is not a finite number (labels must lie within ±3.4e38)")]
+    NotFinite,
+}
+
+/// Parses a label cell: a finite number, or `None` for blank / `nan` / `NA`.
+///
+/// Infinite values, and finite values beyond the `f32` range that would become infinite,
+/// are refused ([`LabelError::NotFinite`]) rather than trained on.
+pub fn parse_label(cell: &str) -> Result<Option<f32>, LabelError> {
     let cell = cell.trim();
     if cell.is_empty() || cell.eq_ignore_ascii_case("nan") || cell.eq_ignore_ascii_case("na") {
         return Ok(None);
     }
-    let value: f64 = cell.parse()?;
-    Ok((!value.is_nan()).then_some(value as f32))
+    let value: f64 = cell.parse().map_err(|_| LabelError::NotANumber)?;
+    if value.is_nan() {
+        return Ok(None);
+    }
+    let single = value as f32;
+    if !single.is_finite() {
+        return Err(LabelError::NotFinite);
+    }
+    Ok(Some(single))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_must_be_finite_f32() {
+        assert_eq!(parse_label(" 1.5 "), Ok(Some(1.5)));
+        assert_eq!(parse_label(""), Ok(None));
+        assert_eq!(parse_label("NaN"), Ok(None));
+        assert_eq!(parse_label("NA"), Ok(None));
+        assert_eq!(parse_label("oops"), Err(LabelError::NotANumber));
+        for cell in ["inf", "-inf", "Infinity", "1e400", "-1e39", "3.5e38"] {
+            assert_eq!(parse_label(cell), Err(LabelError::NotFinite), "{cell}");
+        }
+        assert_eq!(parse_label("3.4e38"), Ok(Some(3.4e38)));
+    }
 }

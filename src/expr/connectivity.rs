@@ -286,6 +286,13 @@ pub fn score_references(
         )));
     }
     let (has_up, has_down) = (!query.up.is_empty(), !query.down.is_empty());
+    if !score.needs_signature() && !has_up && !has_down {
+        return Err(ExprError::Invalid(format!(
+            "score '{}' needs up or down genes, and query '{}' has neither",
+            score.name(),
+            query.name
+        )));
+    }
     let n_refs = refs.len();
     let out: Vec<f64> = match score {
         Score::Wtcs | Score::Ks => (0..n_refs)

@@ -49,6 +49,25 @@ pub enum ExprError {
     /// Dimensions of in-memory objects do not agree.
     #[error("shape mismatch: {0}")]
     Shape(String),
+    /// A query none of whose genes is in the reference's gene space.
+    #[error(
+        "query '{query}': none of its {n_looked_for} gene ids matched the reference's \
+         {n_reference} genes (looked for: {looked_for}; the reference's ids look like: \
+         {reference_examples}). Use the reference's identifiers (e.g. Entrez ids for L1000) \
+         or give a gene table that maps yours to them"
+    )]
+    NoGeneMatched {
+        /// Query name.
+        query: String,
+        /// How many ids the query has.
+        n_looked_for: usize,
+        /// The first few of them, comma-separated.
+        looked_for: String,
+        /// How many genes the reference has.
+        n_reference: usize,
+        /// The reference's first few ids, comma-separated.
+        reference_examples: String,
+    },
     /// An argument is out of its valid range or inconsistent.
     #[error("invalid input: {0}")]
     Invalid(String),

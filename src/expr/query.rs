@@ -9,6 +9,7 @@ use super::geneset::{
 };
 use super::genespace::{GeneSpace, GeneTable};
 use super::matrix::{Layout, read_signatures};
+use super::signature::SignatureMatrix;
 use super::textio::{base_name, next_line, open_text};
 use std::path::Path;
 
@@ -37,7 +38,9 @@ pub enum QueryInput {
 
 /// Reads a query file: `.gmt` (sets `<name>_up`/`<name>_dn`), a STARGEO
 /// disease TSV (`mygene_entrez` and `direction` columns), an up/down TSV
-/// (`direction` column), or a signature file (`.gct`, `.gctx`, matrix).
+/// (`direction` column), a two-column table of one value per gene
+/// (`gene<TAB>logFC`, read as one signature named by its value column), or a
+/// signature file (`.gct`, `.gctx`, matrix).
 /// `name` selects a query/signature when the file holds several (default:
 /// the first, or an error for several GMT queries).
 pub fn read_query(path: &Path, name: Option<&str>, layout: Layout) -> Result<QueryInput> {
@@ -82,8 +85,28 @@ pub fn read_query(path: &Path, name: Option<&str>, layout: Layout) -> Result<Que
         if buf.split('\t').any(|h| h.eq_ignore_ascii_case("direction")) {
             return Ok(QueryInput::Genes(read_up_down(path)?));
         }
+        let delimiter = if base.ends_with(".csv") { ',' } else { '\t' };
+        if layout == Layout::Rows && is_gene_value_header(&buf, delimiter) {
+            // `gene<TAB>logFC`: one signature with a gene per row. Read as rows, its genes
+            // would become signature names of one value each.
+            return signature_query(path, read_signatures(path, Layout::Columns)?, name);
+        }
     }
-    let m = read_signatures(path, layout)?;
+    signature_query(path, read_signatures(path, layout)?, name)
+}
+
+/// True for a two-column header (`gene<TAB>logFC`, `symbol,score`): a table of one value per
+/// gene, whatever the layout flag says (a one-gene-per-signature matrix is never meant).
+fn is_gene_value_header(header: &str, delimiter: char) -> bool {
+    header
+        .trim_end_matches(['\r', '\n'])
+        .split(delimiter)
+        .count()
+        == 2
+}
+
+/// The signature called `name` (default: the first) of a signature file, as a query.
+fn signature_query(path: &Path, m: SignatureMatrix, name: Option<&str>) -> Result<QueryInput> {
     let s = match name {
         Some(n) => m
             .position(n)
@@ -113,10 +136,16 @@ pub fn align_query(
     n_genes: usize,
 ) -> Result<AlignedQuery> {
     match input {
-        QueryInput::Genes(q) => Ok(AlignedQuery::from_gene_query(q, genes, table)),
-        QueryInput::Signature { name, ids, values } => {
-            AlignedQuery::from_signature(name, ids, values, n_genes, genes, table)
+        QueryInput::Genes(q) => {
+            let aligned = AlignedQuery::from_gene_query(q, genes, table);
+            let ids: Vec<String> = q.up.iter().chain(&q.down).cloned().collect();
+            require_matches(aligned, &ids, genes)
         }
+        QueryInput::Signature { name, ids, values } => require_matches(
+            AlignedQuery::from_signature(name, ids, values, n_genes, genes, table)?,
+            ids,
+            genes,
+        ),
         QueryInput::Disease { name, genes: dg } => {
             // use the symbol as id where the Entrez id does not match but the symbol does
             let dg: Vec<DiseaseGene> = dg
@@ -148,12 +177,41 @@ pub fn align_query(
             aligned.signature = Some((idx, vals));
             // report matching of the whole disease signature against the reference
             aligned.alignment = Some(al);
-            if aligned.up.is_empty() && aligned.down.is_empty() {
-                return Err(ExprError::Invalid(format!(
-                    "query '{name}': no gene matched the reference"
-                )));
-            }
-            Ok(aligned)
+            require_matches(aligned, &ids, genes)
         }
+    }
+}
+
+/// The query as aligned, or [`ExprError::NoGeneMatched`] when none of its genes (`ids`) is
+/// in the reference: a ranking from zero genes would be noise presented as a result.
+fn require_matches(
+    aligned: AlignedQuery,
+    ids: &[String],
+    genes: &GeneSpace,
+) -> Result<AlignedQuery> {
+    let usable_signature = aligned
+        .signature
+        .as_ref()
+        .is_some_and(|(idx, _)| !idx.is_empty());
+    if !aligned.up.is_empty() || !aligned.down.is_empty() || usable_signature {
+        return Ok(aligned);
+    }
+    Err(ExprError::NoGeneMatched {
+        query: aligned.name,
+        n_looked_for: ids.len(),
+        looked_for: first_few(ids),
+        n_reference: genes.len(),
+        reference_examples: first_few(genes.ids()),
+    })
+}
+
+/// Up to five identifiers, comma-separated, with "…" when there are more.
+fn first_few(ids: &[String]) -> String {
+    let shown: Vec<&str> = ids.iter().take(5).map(String::as_str).collect();
+    let more = if ids.len() > shown.len() { ", …" } else { "" };
+    if shown.is_empty() {
+        "(none)".to_string()
+    } else {
+        format!("{}{more}", shown.join(", "))
     }
 }

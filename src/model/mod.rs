@@ -20,5 +20,5 @@ pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScalin
 pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};
 pub use net::{
     BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors, featurize,
-    featurize_all, featurize_molecule, raw_descriptors,
+    featurize_all, featurize_all_limited, featurize_molecule, raw_descriptors,
 };

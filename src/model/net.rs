@@ -45,9 +45,22 @@ impl MoleculeInput {
     }
 }
 
-/// Builds the input of one molecule for a model of this configuration.
+/// Builds the input of one molecule for a model of this configuration (at most
+/// [`crate::chem::DEFAULT_MAX_HEAVY_ATOMS`] heavy atoms).
 pub fn featurize(config: &ModelConfig, smiles: &str) -> Result<MoleculeInput, ChemError> {
     featurize_molecule(config, &Molecule::from_smiles(smiles)?)
+}
+
+/// Builds the input of one molecule of at most `max_heavy_atoms` heavy atoms.
+pub fn featurize_limited(
+    config: &ModelConfig,
+    smiles: &str,
+    max_heavy_atoms: usize,
+) -> Result<MoleculeInput, ChemError> {
+    featurize_molecule(
+        config,
+        &Molecule::from_smiles_limited(smiles, max_heavy_atoms)?,
+    )
 }
 
 /// Builds the input of an already parsed molecule for a model of this configuration.
@@ -87,7 +100,19 @@ pub fn featurize_all(
     config: &ModelConfig,
     smiles: &[String],
 ) -> Vec<Result<MoleculeInput, ChemError>> {
-    smiles.par_iter().map(|s| featurize(config, s)).collect()
+    featurize_all_limited(config, smiles, crate::chem::DEFAULT_MAX_HEAVY_ATOMS)
+}
+
+/// Featurizes many SMILES of at most `max_heavy_atoms` heavy atoms each, in parallel.
+pub fn featurize_all_limited(
+    config: &ModelConfig,
+    smiles: &[String],
+    max_heavy_atoms: usize,
+) -> Vec<Result<MoleculeInput, ChemError>> {
+    smiles
+        .par_iter()
+        .map(|s| featurize_limited(config, s, max_heavy_atoms))
+        .collect()
 }
 
 /// The structural part of a batch as tensors.

@@ -27,7 +27,7 @@ use std::time::Instant;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow};
+use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, LockError, OutputLock};
 use crate::kernel::KernelError;
 use crate::model::Checkpoint;
 use output::{OutputLayout, is_parquet};
@@ -68,6 +68,9 @@ pub enum ScreenError {
     /// Options that cannot work together.
     #[error("{0}")]
     Options(String),
+    /// Another run is writing the same output.
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
 /// One output row.
@@ -145,6 +148,8 @@ pub struct ScreenOptions {
     pub resume: bool,
     /// Best rows per task kept for the summary.
     pub report_top: usize,
+    /// Molecules with more heavy atoms get an error row ("too large") and are never parsed.
+    pub max_heavy_atoms: usize,
 }
 
 impl Default for ScreenOptions {
@@ -157,6 +162,7 @@ impl Default for ScreenOptions {
             top_k: None,
             resume: false,
             report_top: 3,
+            max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
         }
     }
 }
@@ -243,6 +249,8 @@ pub fn screen(
     progress: &mut dyn FnMut(&ScreenProgress),
 ) -> Result<ScreenSummary, ScreenError> {
     let start = Instant::now();
+    // Held until the run returns: a second run on the same output is refused, not interleaved.
+    let _lock = OutputLock::acquire(out)?;
     let first = members
         .first()
         .ok_or_else(|| ScreenError::Options("no model".into()))?;
@@ -303,7 +311,7 @@ pub fn screen(
         let writer = scope.spawn(move || state.run(&write_rx));
         let computed = compute_chunks(
             members,
-            options.batch_size,
+            options,
             device,
             &read_rx,
             &write_tx,

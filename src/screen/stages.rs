@@ -8,7 +8,10 @@ use std::time::Instant;
 use burn::tensor::Device;
 use rayon::prelude::*;
 
-use super::{ReadChunk, ScoredChunk, ScoredRow, ScreenError, Shard, StageSeconds, WriterMessage};
+use super::{
+    ReadChunk, ScoredChunk, ScoredRow, ScreenError, ScreenOptions, Shard, StageSeconds,
+    WriterMessage,
+};
 use crate::chem::Molecule;
 use crate::data::{DataError, LibraryReader, LibraryRow, MoleculeText};
 use crate::model::{Checkpoint, ModelConfig, MoleculeInput, featurize_molecule};
@@ -59,7 +62,7 @@ pub(super) fn read_chunks(
 /// Compute stage: featurize and score each chunk, pass it to the writer.
 pub(super) fn compute_chunks(
     members: &[Checkpoint],
-    batch_size: usize,
+    options: &ScreenOptions,
     device: &Device,
     rx: &Receiver<Result<ReadChunk, DataError>>,
     tx: &SyncSender<WriterMessage>,
@@ -73,7 +76,7 @@ pub(super) fn compute_chunks(
         };
         stages.read_wait += waited.elapsed().as_secs_f64();
         let chunk = chunk?;
-        let scored = score_chunk(members, chunk, batch_size, device, stages)?;
+        let scored = score_chunk(members, chunk, options, device, stages)?;
         let (n, failed) = (
             scored.rows.len() as u64,
             scored.failed.values().sum::<u64>(),
@@ -87,20 +90,24 @@ pub(super) fn compute_chunks(
     }
 }
 
-/// Parses a row's molecule and builds the model input; the SMILES to report beside it. A row
-/// that fails gives `(reason category, message)`.
+/// Parses a row's molecule (of at most `max_heavy_atoms` heavy atoms) and builds the model
+/// input; the SMILES to report beside it. A row that fails gives `(reason category, message)`.
 pub fn featurize_row(
     config: &ModelConfig,
     row: &LibraryRow,
+    max_heavy_atoms: usize,
 ) -> Result<(MoleculeInput, String), (String, String)> {
     if let Some(e) = &row.error {
         return Err(("unreadable row".into(), e.clone()));
     }
     let chem = |e: crate::chem::ChemError| (e.category().to_string(), e.to_string());
     let (mol, smiles) = match &row.molecule {
-        MoleculeText::Smiles(s) => (Molecule::from_smiles(s).map_err(chem)?, s.clone()),
+        MoleculeText::Smiles(s) => (
+            Molecule::from_smiles_limited(s, max_heavy_atoms).map_err(chem)?,
+            s.clone(),
+        ),
         MoleculeText::Molblock(b) => {
-            let mol = Molecule::from_molblock(b).map_err(chem)?;
+            let mol = Molecule::from_molblock_limited(b, max_heavy_atoms).map_err(chem)?;
             let smiles = mol.canonical_smiles().map_err(chem)?;
             (mol, smiles)
         }
@@ -112,7 +119,7 @@ pub fn featurize_row(
 fn score_chunk(
     members: &[Checkpoint],
     chunk: ReadChunk,
-    batch_size: usize,
+    options: &ScreenOptions,
     device: &Device,
     stages: &mut StageSeconds,
 ) -> Result<ScoredChunk, ScreenError> {
@@ -120,7 +127,7 @@ fn score_chunk(
     let features: Vec<_> = chunk
         .rows
         .par_iter()
-        .map(|row| featurize_row(&members[0].header.model, row))
+        .map(|row| featurize_row(&members[0].header.model, row, options.max_heavy_atoms))
         .collect();
     stages.featurize += t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -128,7 +135,7 @@ fn score_chunk(
         .iter()
         .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
         .collect();
-    let (mean, sd) = ensemble_predict(members, &ok, batch_size, device)?;
+    let (mean, sd) = ensemble_predict(members, &ok, options.batch_size, device)?;
     stages.model += t1.elapsed().as_secs_f64();
     let t = members[0].header.tasks.len();
     let with_std = members.len() > 1;
