@@ -86,9 +86,18 @@ pub struct TrainArgs {
     /// Clip each parameter's gradient to this L2 norm (off by default, as in chemprop).
     #[arg(long)]
     pub grad_clip: Option<f32>,
-    /// Output directory (model files, metrics.json, split.csv, epochs.csv).
+    /// Output directory (model files, metrics.json, split.csv, epochs.csv, and `resume/`: a
+    /// checkpoint per model, rewritten atomically after every epoch).
     #[arg(long)]
     pub out: PathBuf,
+    /// Continue an interrupted run (killed, or stopped by a full disk) in --out from the last
+    /// completed epoch of each model: finished ensemble members are kept, the one in progress
+    /// continues, the rest start. With the same settings and thread count the model files come
+    /// out byte-identical to an uninterrupted run, and epochs.csv too except its wall-time
+    /// columns (seconds, molecules_per_second); other settings are refused, naming what
+    /// differs. With nothing to resume it just starts. Without it, old checkpoints are removed.
+    #[arg(long)]
+    pub resume: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -149,6 +158,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             grad_clip: args.grad_clip,
             selection: args.selection,
             data_parallel: args.data_parallel,
+            checkpoint_dir: Some(args.out.join("resume")),
+            resume: args.resume,
             ..TrainOptions::default()
         },
         out: args.out.clone(),

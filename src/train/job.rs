@@ -1,8 +1,9 @@
 //! The `moltx train` job: read a table, split it, train one model or an ensemble, evaluate on
 //! validation and test, and write the model files, `metrics.json`, `split.csv` and per-epoch logs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use burn::tensor::Device;
 use serde::Serialize;
@@ -10,7 +11,11 @@ use serde::Serialize;
 use super::ensemble::ensemble_predict;
 use super::metrics::{SplitMetrics, TaskType};
 use super::plots;
-use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
+use super::resume::{
+    Fingerprint, ResumeFile, check_settings, fingerprint, fnv_hex, load_complete, mark_complete,
+    write_atomic,
+};
+use super::trainer::{EpochRecord, Labelled, TrainOptions, fit_resumable};
 use crate::data::split::{
     kfold_split, random_split, scaffold_kfold_split, scaffold_split, split_from_file,
 };
@@ -362,7 +367,7 @@ pub fn run_train(
 ) -> anyhow::Result<TrainReport> {
     anyhow::ensure!(!table.is_empty(), "no valid molecules to train on");
     anyhow::ensure!(table.n_tasks() > 0, "no target columns");
-    std::fs::create_dir_all(&job.out)?;
+    std::fs::create_dir_all(&job.out).with_context(|| format!("creating {}", job.out.display()))?;
     let task_type = job.task_type.unwrap_or_else(|| infer_task_type(table));
     let mut model = job.model.clone();
     model.n_tasks = table.n_tasks();
@@ -371,7 +376,6 @@ pub fn run_train(
         !split.train.is_empty(),
         "the split leaves no training molecules"
     );
-    write_split_csv(&job.out.join("split.csv"), table, &split)?;
 
     let inputs = table_inputs(table, &model)?;
     if let Some(features) = &mut model.descriptors {
@@ -396,57 +400,117 @@ pub fn run_train(
     let mut model_files = Vec::new();
     let (mut seconds, mut seen) = (0.0, 0.0);
     let mut curves = Vec::new();
-    let mut log = std::fs::File::create(job.out.join("epochs.csv"))?;
-    writeln!(
-        log,
-        "model,epoch,train_loss,val_metric,val_loss,lr,seconds,molecules_per_second"
-    )?;
-    for member in 0..job.ensemble.max(1) {
-        let mut options = job.options.clone();
-        options.seed = job.seed + member as u64;
-        let mut lines = Vec::new();
-        let trained = fit(
-            &model,
-            task_type,
-            &table.task_names,
-            &Labelled {
-                inputs: &train_in,
-                targets: &train.targets,
-                mask: &train.mask,
-            },
-            &Labelled {
-                inputs: &val_in,
-                targets: &val.targets,
-                mask: &val.mask,
-            },
-            &options,
-            hash.clone(),
-            &mut |r| {
-                progress(member, r);
-                lines.push(r.clone());
-            },
-        )?;
-        for r in &lines {
+    let checkpoints = prepare_checkpoints(&job.options)?;
+    // What a resume must not change besides each model's own settings.
+    let context: Fingerprint = [
+        ("split".to_string(), split_hash(&split)),
+        ("ensemble".to_string(), job.ensemble.max(1).to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let (train_l, val_l) = (
+        Labelled {
+            inputs: &train_in,
+            targets: &train.targets,
+            mask: &train.mask,
+        },
+        Labelled {
+            inputs: &val_in,
+            targets: &val.targets,
+            mask: &val.mask,
+        },
+    );
+    // Each member's options, model file, and checkpoint with the settings it must carry.
+    let plans: Vec<(TrainOptions, PathBuf, Option<Checkpointed>)> = (0..job.ensemble.max(1))
+        .map(|member| {
+            let mut options = job.options.clone();
+            options.seed = job.seed + member as u64;
+            let file = job.out.join(format!("model_{member}.moltx"));
+            let state = checkpoints.as_ref().map(|dir| {
+                let (tasks, context) = (&table.task_names, context.clone());
+                let f = fingerprint(
+                    &model, task_type, tasks, &train_l, &val_l, &options, &hash, &context,
+                );
+                let path = dir.join(format!("model_{member}.state"));
+                let resume = job.options.resume;
+                let file = ResumeFile {
+                    path,
+                    resume,
+                    context,
+                };
+                (file, f)
+            });
+            (options, file, state)
+        })
+        .collect();
+    // A resume with other settings is refused before anything is written.
+    for (s, f) in plans.iter().filter_map(|p| p.2.as_ref()) {
+        if s.resume {
+            check_settings(&s.path, f)?;
+        }
+    }
+    write_split_csv(&job.out.join("split.csv"), table, &split)?;
+    let log_path = job.out.join("epochs.csv");
+    let mut log = String::from(
+        "model,epoch,train_loss,val_metric,val_loss,lr,seconds,molecules_per_second\n",
+    );
+    write_atomic(&log_path, log.as_bytes())?;
+    for (member, (options, file, print)) in plans.into_iter().enumerate() {
+        let state = print.as_ref().map(|(s, _)| s);
+        // A model an earlier run finished: loaded, not retrained.
+        let finished = match &print {
+            Some((s, f)) if s.resume => load_complete(&s.path, f, &file, &Device::flex())?,
+            _ => None,
+        };
+        let (trained, loaded) = match finished {
+            Some(t) => {
+                t.epochs.iter().for_each(|r| progress(member, r));
+                (t, true)
+            }
+            None => {
+                let trained = fit_resumable(
+                    &model,
+                    task_type,
+                    &table.task_names,
+                    &train_l,
+                    &val_l,
+                    &options,
+                    hash.clone(),
+                    state,
+                    &mut |r| progress(member, r),
+                )?;
+                (trained, false)
+            }
+        };
+        for r in &trained.epochs {
             let val = r.val_metric.map_or(String::new(), |v| format!("{v}"));
             let val_loss = r.val_loss.map_or(String::new(), |v| format!("{v}"));
-            writeln!(
-                log,
-                "{member},{},{},{val},{val_loss},{},{},{}",
+            log.push_str(&format!(
+                "{member},{},{},{val},{val_loss},{},{},{}\n",
                 r.epoch, r.train_loss, r.lr, r.seconds, r.molecules_per_second
-            )?;
+            ));
         }
-        curves.push(lines);
+        curves.push(trained.epochs.clone());
         seconds += trained.train_seconds;
         seen += trained.molecules_per_second * trained.train_seconds;
         best_epochs.push(trained.best_epoch);
-        let mut checkpoint = trained.checkpoint;
-        let m1 = [checkpoint.clone()];
-        let val_m = ensemble_metrics(&m1, &val_in, &val, task_type, &table.task_names)?;
-        let test_m = ensemble_metrics(&m1, &test_in, &test, task_type, &table.task_names)?;
-        checkpoint.header.metrics =
-            serde_json::json!({ "best_epoch": trained.best_epoch, "val": val_m, "test": test_m });
-        let file = job.out.join(format!("model_{member}.moltx"));
-        checkpoint.save(&file)?;
+        let mut checkpoint = trained.checkpoint.clone();
+        if !loaded {
+            let m1 = [checkpoint.clone()];
+            let val_m = ensemble_metrics(&m1, &val_in, &val, task_type, &table.task_names)?;
+            let test_m = ensemble_metrics(&m1, &test_in, &test, task_type, &table.task_names)?;
+            checkpoint.header.metrics = serde_json::json!({
+                "best_epoch": trained.best_epoch, "val": val_m, "test": test_m
+            });
+            let bytes = checkpoint
+                .to_bytes()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            write_atomic(&file, &bytes)?;
+            if let Some((s, f)) = &print {
+                mark_complete(&s.path, f, &trained, &file, &bytes)?;
+            }
+        }
+        write_atomic(&log_path, log.as_bytes())?;
         model_files.push(file.display().to_string());
         members.push(checkpoint);
     }
@@ -481,15 +545,39 @@ pub fn run_train(
         plots: plots.iter().map(|p| p.display().to_string()).collect(),
         plot_problems,
     };
-    std::fs::write(
-        job.out.join("metrics.json"),
-        serde_json::to_string_pretty(&report)?,
+    write_atomic(
+        &job.out.join("metrics.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
     Ok(report)
 }
 
+/// A member's resume checkpoint and the settings fingerprint it must carry.
+type Checkpointed = (ResumeFile, Fingerprint);
+
+/// The checkpoint folder of a job, created; old checkpoints are removed unless resuming.
+fn prepare_checkpoints(options: &TrainOptions) -> anyhow::Result<Option<PathBuf>> {
+    let Some(dir) = &options.checkpoint_dir else {
+        return Ok(None);
+    };
+    let context = |what: &str| format!("{what} {}", dir.display());
+    if !options.resume && dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| context("removing"))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| context("creating"))?;
+    Ok(Some(dir.clone()))
+}
+
+/// FNV-1a of the three index lists of a split.
+fn split_hash(split: &Split) -> String {
+    let bytes =
+        |ids: &[usize]| -> Vec<u8> { ids.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect() };
+    let (a, b, c) = (bytes(&split.train), bytes(&split.val), bytes(&split.test));
+    fnv_hex([&a[..], b"|", &b[..], b"|", &c[..]])
+}
+
 fn write_split_csv(path: &Path, table: &MoleculeTable, split: &Split) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["index", "smiles", "split"])?;
     let parts = split.part_of(table.len());
     for (i, part) in parts.iter().enumerate() {
@@ -501,6 +589,9 @@ fn write_split_csv(path: &Path, table: &MoleculeTable, split: &Split) -> anyhow:
             ])?;
         }
     }
-    w.flush()?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    write_atomic(path, &bytes)?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Training: masked multitask losses, metrics, the learning-rate schedule, the training loop,
-//! and the train/evaluate jobs the CLI runs.
+//! the train/evaluate jobs the CLI runs, and resume checkpoints of interrupted training.
 
 pub mod encoder_job;
 pub mod ensemble;
@@ -9,6 +9,7 @@ pub mod job;
 pub mod loss;
 pub mod metrics;
 pub mod plots;
+pub mod resume;
 pub mod schedule;
 pub mod signature_cv;
 pub mod signature_job;

@@ -1,6 +1,7 @@
 //! The training loop: shuffled mini-batches, masked loss, Adam with chemprop's schedule and
 //! gradient-norm clipping, validation every epoch, and the best validation epoch kept.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::grad_clipping::GradientClippingConfig;
@@ -14,6 +15,7 @@ use rayon::prelude::*;
 
 use super::loss::{masked_loss, masked_loss_f64, masked_loss_part, row_correlation_loss};
 use super::metrics::{SplitMetrics, TaskType};
+use super::resume::{self, LoopState, ResumeFile, TrainError, fingerprint};
 use super::schedule::LrSchedule;
 use crate::chem::featurize::chemprop_v2_layout;
 use crate::kernel::KernelError;
@@ -84,6 +86,15 @@ pub struct TrainOptions {
     /// Starting weights of the model's feature encoder (e.g. a pretrained signature encoder);
     /// `None`: drawn from the seed like every other weight.
     pub feature_encoder_init: Option<Ffn>,
+    /// Folder where [`run_train`](super::job::run_train) keeps a resume checkpoint per model
+    /// (`model_<i>.state`, rewritten after every epoch; see [`super::resume`]); `None` (the
+    /// default): none. `moltx train` uses `OUT/resume`. [`fit`] ignores it
+    /// ([`fit_resumable`] takes the file).
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoints in `checkpoint_dir`: finished models are loaded, the one
+    /// in progress continues from its last completed epoch, missing ones start afresh. When
+    /// false, old checkpoints there are removed first.
+    pub resume: bool,
 }
 
 impl Default for TrainOptions {
@@ -98,6 +109,8 @@ impl Default for TrainOptions {
             data_parallel: 0,
             correlation_weight: 0.0,
             feature_encoder_init: None,
+            checkpoint_dir: None,
+            resume: false,
         }
     }
 }
@@ -236,10 +249,25 @@ pub fn fit(
     training_data_hash: String,
     progress: &mut dyn FnMut(&EpochRecord),
 ) -> Result<TrainedModel, KernelError> {
-    let n_tasks = tasks.len();
-    let device = Device::flex().autodiff();
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-    let mut net = PropertyNet::new(model, &mut rng, &device);
+    let (hash, no_file) = (training_data_hash, None);
+    fit_resumable(
+        model, task_type, tasks, train, val, options, hash, no_file, progress,
+    )
+    .map_err(|e| match e {
+        TrainError::Kernel(e) => e,
+        // Without a checkpoint file nothing is read or written.
+        other => KernelError::InvalidBatch(other.to_string()),
+    })
+}
+
+/// A fresh network drawn from `rng`, with the options' pretrained feature encoder if any.
+fn new_net(
+    model: &ModelConfig,
+    options: &TrainOptions,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Result<PropertyNet, KernelError> {
+    let mut net = PropertyNet::new(model, rng, device);
     if let Some(init) = &options.feature_encoder_init {
         let Some(encoder) = net.feature_encoder.take() else {
             return Err(KernelError::InvalidBatch(
@@ -252,6 +280,40 @@ pub fn fit(
                 KernelError::InvalidBatch(format!("pretrained feature encoder: {e}"))
             })?);
     }
+    Ok(net)
+}
+
+/// [`fit`] with a resume checkpoint: after every completed epoch the whole training state is
+/// written to `checkpoint.path` (atomically), and with `checkpoint.resume` training continues
+/// from that file when it exists (the restored epochs are reported to `progress` first). The
+/// result is the same, bit for bit, as one uninterrupted call with the same settings and
+/// thread count. Resuming with other settings is a [`TrainError::Mismatch`].
+#[allow(clippy::too_many_arguments)]
+pub fn fit_resumable(
+    model: &ModelConfig,
+    task_type: TaskType,
+    tasks: &[String],
+    train: &Labelled,
+    val: &Labelled,
+    options: &TrainOptions,
+    training_data_hash: String,
+    checkpoint: Option<&ResumeFile>,
+    progress: &mut dyn FnMut(&EpochRecord),
+) -> Result<TrainedModel, TrainError> {
+    let n_tasks = tasks.len();
+    let device = Device::flex().autodiff();
+    // The checkpoint file and the settings it must have been written with.
+    let checkpoint = checkpoint.map(|c| {
+        let hash = &training_data_hash;
+        let print = fingerprint(
+            model, task_type, tasks, train, val, options, hash, &c.context,
+        );
+        (c, print)
+    });
+    let restored = match &checkpoint {
+        Some((c, print)) if c.resume => resume::load_training(&c.path, print, model, &device)?,
+        _ => None,
+    };
     let scaling = (task_type == TaskType::Regression).then(|| target_scaling(train, n_tasks));
     let mut header = CheckpointHeader {
         format_version: super::super::model::checkpoint::FORMAT_VERSION,
@@ -299,25 +361,53 @@ pub fn fit(
         adam = adam.with_grad_clipping(Some(GradientClippingConfig::Norm(clip)));
     }
     let mut optim = adam.init();
-
-    let shards = match options.data_parallel {
-        0 => rayon::current_num_threads(),
-        n => n,
+    let shards = resume::data_parallel_parts(options);
+    let (mut net, mut best_net, mut st) = match restored {
+        Some(r) => {
+            if let Some((c, _)) = &checkpoint {
+                optim = resume::restore_optimizer(&c.path, optim, r.optim)?;
+            }
+            for record in &r.state.records {
+                progress(record);
+            }
+            (r.net, r.best_net, r.state)
+        }
+        None => {
+            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+            let net = new_net(model, options, &mut rng, &device)?;
+            let st = LoopState {
+                epoch: 0,
+                step: 0,
+                finished: false,
+                order: (0..train.len()).collect(),
+                rng,
+                // Dropout seeds of data-parallel parts: a stream of their own, so that
+                // splitting batches leaves the shuffling (drawn from `rng`) unchanged.
+                part_seeds: ChaCha8Rng::seed_from_u64(options.seed ^ 0x9e37_79b9_7f4a_7c15),
+                best: f64::NEG_INFINITY,
+                best_epoch: 0,
+                train_seconds: 0.0,
+                seen: 0,
+                records: Vec::with_capacity(options.epochs),
+            };
+            (net.clone(), net, st)
+        }
     };
-    // Dropout seeds of data-parallel parts: a stream of their own, so that splitting batches
-    // leaves the shuffling (drawn from `rng`) unchanged.
-    let mut part_seeds = ChaCha8Rng::seed_from_u64(options.seed ^ 0x9e37_79b9_7f4a_7c15);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut epochs = Vec::with_capacity(options.epochs);
-    let (mut best, mut best_epoch, mut best_net) = (f64::NEG_INFINITY, 0usize, net.clone());
-    let (mut step, mut train_seconds, mut seen) = (0usize, 0.0f64, 0usize);
-    for epoch in 1..=options.epochs {
-        order.shuffle(&mut rng);
+    while !st.finished && st.epoch < options.epochs {
+        let epoch = st.epoch + 1;
+        let LoopState {
+            order,
+            rng,
+            part_seeds,
+            step,
+            ..
+        } = &mut st;
+        order.shuffle(rng);
         let start = Instant::now();
         let (mut loss_sum, mut batches) = (0.0f64, 0usize);
-        let mut lr = schedule.at(step);
+        let mut lr = schedule.at(*step);
         for chunk in order.chunks(batch_size) {
-            lr = schedule.at(step);
+            lr = schedule.at(*step);
             let gather = |part: &[usize], src: &[f32]| -> Tensor<2> {
                 let values: Vec<f32> = part
                     .iter()
@@ -354,7 +444,7 @@ pub fn fit(
                 })
             };
             let grads = if shards <= 1 || chunk.len() < 2 * shards {
-                let loss = part_loss(&net, chunk, &mut rng, None)?;
+                let loss = part_loss(&net, chunk, rng, None)?;
                 loss_sum += f64::from(loss.clone().into_scalar::<f32>());
                 GradientsParams::from_grads(loss.backward(), &net)
             } else {
@@ -392,11 +482,11 @@ pub fn fit(
             };
             batches += 1;
             net = optim.step(lr, net, grads);
-            step += 1;
+            *step += 1;
         }
         let seconds = start.elapsed().as_secs_f64();
-        train_seconds += seconds;
-        seen += train.len();
+        st.train_seconds += seconds;
+        st.seen += train.len();
         let (val_metrics, val_loss) = if val.is_empty() {
             (None, None)
         } else {
@@ -413,10 +503,10 @@ pub fn fit(
                 .and_then(|m| selection_score(task_type, m)),
         };
         // Without a validation set (or metric), the last epoch is kept.
-        let improved = score.is_none_or(|s| s > best);
+        let improved = score.is_none_or(|s| s > st.best);
         if improved {
-            best = score.unwrap_or(best);
-            best_epoch = epoch;
+            st.best = score.unwrap_or(st.best);
+            st.best_epoch = epoch;
             best_net = net.clone();
         }
         let record = EpochRecord {
@@ -428,21 +518,24 @@ pub fn fit(
             seconds,
             molecules_per_second: train.len() as f64 / seconds.max(1e-9),
         };
-        progress(&record);
-        epochs.push(record);
-        if options.patience.is_some_and(|p| epoch - best_epoch >= p) {
-            break;
+        st.records.push(record.clone());
+        st.epoch = epoch;
+        st.finished =
+            epoch == options.epochs || options.patience.is_some_and(|p| epoch - st.best_epoch >= p);
+        if let Some((c, print)) = &checkpoint {
+            resume::save_training(&c.path, print, &st, &net, &best_net, &optim)?;
         }
+        progress(&record);
     }
-    header.metrics = serde_json::json!({ "best_epoch": best_epoch });
+    header.metrics = serde_json::json!({ "best_epoch": st.best_epoch });
     Ok(TrainedModel {
         checkpoint: Checkpoint {
             header,
             net: best_net.valid(),
         },
-        epochs,
-        best_epoch,
-        train_seconds,
-        molecules_per_second: seen as f64 / train_seconds.max(1e-9),
+        epochs: st.records,
+        best_epoch: st.best_epoch,
+        train_seconds: st.train_seconds,
+        molecules_per_second: st.seen as f64 / st.train_seconds.max(1e-9),
     })
 }
