@@ -75,7 +75,11 @@ fn main() {
         library = target;
     }
     let device = Device::flex();
-    let model = vec![bundled_tox21(&device).expect("the bundled model")];
+    let model = moltx::model::Ensemble::new(
+        vec![bundled_tox21(&device).expect("the bundled model")],
+        &library,
+    )
+    .expect("one model");
     let out = dir.path().join("scores.csv");
     let options = ScreenOptions::default();
     let mut next_report = 0.1;

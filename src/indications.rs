@@ -19,14 +19,13 @@ use rayon::prelude::*;
 use crate::chem::{Fingerprint, Molecule};
 use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
 use crate::expr::{GeneSpace, SignatureMatrix};
-use crate::model::neighbors::{NeighborConfig, NeighborSearch};
-use crate::model::{ModelConfig, ModelKind, MoleculeInput, StructureInput};
-use crate::screen::featurize_row;
+use crate::model::neighbors::NeighborSearch;
+use crate::model::{InputSpec, MoleculeInput, Scorer, StructureInput};
+use crate::screen::{featurize_row, score_in_batches};
 use crate::train::encoder_job::values_in;
 use crate::train::indication_job::{SignatureSide, read_indications};
 use crate::train::indication_neighbors::{IndicationNeighbors, fuse};
 use crate::train::signature_job::{morgan_fingerprints, read_profiled_data};
-use crate::train::signature_predictor::SignaturePredictor;
 
 /// What a compound's indication scores rest on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,8 +170,8 @@ pub fn load_references(
 pub struct SignatureSources<'a> {
     /// Measured signatures, by compound id.
     pub measured: Option<&'a SignatureMatrix>,
-    /// A structure → signature model for the other compounds.
-    pub predictor: Option<&'a SignaturePredictor>,
+    /// A structure → signature model for the other compounds, and the device it runs on.
+    pub predictor: Option<(&'a dyn Scorer, &'a Device)>,
 }
 
 /// Streams a library and predicts every compound's indication scores; `each` receives every
@@ -186,9 +185,15 @@ pub fn predict_library_indications(
     max_heavy_atoms: usize,
     each: &mut dyn FnMut(Vec<IndicationPrediction>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let config = fingerprint_config(references.model.config());
+    let neighbors = references.model.config();
+    let spec = InputSpec::morgan(neighbors.radius, neighbors.bits);
     let predictor = match sources.predictor {
-        Some(p) => Some((p, p.input_config()?, GeneSpace::new(p.genes().to_vec())?)),
+        Some((p, device)) => Some((
+            p,
+            device,
+            p.input_spec(),
+            GeneSpace::new(p.tasks().to_vec())?,
+        )),
         None => None,
     };
     let ref_genes = references.genes.ids();
@@ -203,7 +208,7 @@ pub fn predict_library_indications(
         }
         let parsed: Vec<Result<(Fingerprint, String), String>> = chunk
             .par_iter()
-            .map(|row| match featurize_row(&config, row, max_heavy_atoms) {
+            .map(|row| match featurize_row(&spec, row, max_heavy_atoms) {
                 Ok((input, smiles)) => match input.structure {
                     StructureInput::Morgan(fp) => Ok((fp, smiles)),
                     _ => Err("no fingerprint".to_string()),
@@ -223,15 +228,12 @@ pub fn predict_library_indications(
                 ))
             })
             .collect();
-        if let Some((p, input_config, genes)) = &predictor {
+        if let Some((p, device, input_spec, genes)) = &predictor {
             let wanted: Vec<usize> = (0..chunk.len())
                 .filter(|&i| signatures[i].is_none() && parsed[i].is_ok())
                 .collect();
             // A fingerprint model reuses the fingerprint already made; others parse again.
-            let same_fingerprint = input_config.kind == ModelKind::FfnMorgan
-                && input_config.descriptors.is_none()
-                && (input_config.morgan_radius, input_config.morgan_bits)
-                    == (config.morgan_radius, config.morgan_bits);
+            let same_fingerprint = *input_spec == spec;
             let inputs: Vec<_> = wanted
                 .par_iter()
                 .map(|&i| match (&parsed[i], same_fingerprint) {
@@ -239,7 +241,7 @@ pub fn predict_library_indications(
                         structure: StructureInput::Morgan(fp.clone()),
                         descriptors: Vec::new(),
                     }),
-                    _ => featurize_row(input_config, &chunk[i], max_heavy_atoms)
+                    _ => featurize_row(input_spec, &chunk[i], max_heavy_atoms)
                         .map(|(input, _)| input),
                 })
                 .collect();
@@ -250,7 +252,7 @@ pub fn predict_library_indications(
                 .collect();
             let refs: Vec<_> = ok.iter().map(|(_, input)| *input).collect();
             if !refs.is_empty() {
-                let values = p.predict(&refs, &Device::flex())?;
+                let values = score_in_batches(*p, &refs, 128, device)?.values;
                 let g = genes.len();
                 for (k, (i, _)) in ok.iter().enumerate() {
                     signatures[*i] = Some((
@@ -317,12 +319,4 @@ pub fn predict_library_indications(
             .collect();
         each(results)?;
     }
-}
-
-/// The featurizer configuration that yields the neighbour models' fingerprints.
-fn fingerprint_config(config: &NeighborConfig) -> ModelConfig {
-    let mut m = ModelConfig::defaults(ModelKind::FfnMorgan, 0);
-    m.morgan_radius = config.radius;
-    m.morgan_bits = config.bits;
-    m
 }

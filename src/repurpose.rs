@@ -17,9 +17,8 @@ use crate::expr::{
     AlignedQuery, GeneSpace, GeneTable, RankedReferences, Score, ScoreParams, SignatureMatrix,
     score_references,
 };
-use crate::model::MoleculeInput;
-use crate::screen::featurize_row;
-use crate::train::signature_predictor::SignaturePredictor;
+use crate::model::{MoleculeInput, Scorer};
+use crate::screen::{featurize_row, score_in_batches};
 
 /// Which signature a candidate's score rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +69,8 @@ pub struct RepurposeOptions {
     pub chunk_size: usize,
     /// Library molecules with more heavy atoms are failed rows, never parsed.
     pub max_heavy_atoms: usize,
+    /// Molecules per forward pass of the structure → signature model.
+    pub batch_size: usize,
 }
 
 impl Default for RepurposeOptions {
@@ -81,6 +82,7 @@ impl Default for RepurposeOptions {
             library: LibraryOptions::default(),
             chunk_size: 4096,
             max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
+            batch_size: 128,
         }
     }
 }
@@ -124,15 +126,15 @@ pub fn rank_measured(
 pub fn rank_library(
     disease: &QueryInput,
     library: &Path,
-    model: &SignaturePredictor,
+    model: &dyn Scorer,
     table: Option<&GeneTable>,
     options: &RepurposeOptions,
+    device: &Device,
     each: &mut dyn FnMut(Vec<Candidate>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let config = model.input_config()?;
-    let genes = GeneSpace::new(model.genes().to_vec())?;
+    let spec = model.input_spec();
+    let genes = GeneSpace::new(model.tasks().to_vec())?;
     let query = aligned(disease, &genes, table, options.n_genes)?;
-    let device = Device::flex();
     let mut reader = LibraryReader::open(library, &options.library)?;
     loop {
         let chunk: Vec<LibraryRow> = reader
@@ -144,13 +146,13 @@ pub fn rank_library(
         }
         let features: Vec<_> = chunk
             .par_iter()
-            .map(|r| featurize_row(&config, r, options.max_heavy_atoms))
+            .map(|r| featurize_row(&spec, r, options.max_heavy_atoms))
             .collect();
         let ok: Vec<&MoleculeInput> = features
             .iter()
             .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
             .collect();
-        let mean = model.predict(&ok, &device)?;
+        let mean = score_in_batches(model, &ok, options.batch_size, device)?.values;
         let values: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
         let scores = if ok.is_empty() {
             Vec::new()

@@ -251,6 +251,41 @@ fn bundled_demo_ranks_the_generated_reverser_first() {
 }
 
 #[test]
+fn repurpose_counts_every_library_compound_when_keeping_the_top() {
+    // More library rows than the streaming ranker keeps before pruning to the top N
+    // (4·max(N, 1024)): the summary must still count every one of them.
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("lib.smi");
+    let mut text = String::new();
+    for copy in 0..70 {
+        for (name, smiles) in drugs() {
+            text.push_str(&format!("{smiles} {name}-{copy}\n"));
+        }
+        text.push_str(&format!("C1CC( broken-{copy}\n"));
+    }
+    std::fs::write(&library, text).unwrap();
+    let out = dir.path().join("candidates.tsv");
+    let assert = Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["repurpose", "--disease", "fixtures/repurpose/disease.tsv"])
+        .args(["--signatures", "fixtures/repurpose/profiled.tsv"])
+        .args(["--model", "fixtures/models/struct2sig", "--library"])
+        .arg(&library)
+        .args(["--score", "cosine", "--top", "3", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("ranked 8 profiled compounds (measured signatures) and 4340 library"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("70 could not be scored"), "{stdout}");
+    let rows = common::read_tsv(&out);
+    assert_eq!(rows.len(), 1 + 3 + 70, "the top 3, then every failure");
+}
+
+#[test]
 fn train_encoder_writes_one_embedding_per_signature() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("embeddings.csv");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use moltx::data::{LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
-use moltx::model::Checkpoint;
+use moltx::model::Ensemble;
 use moltx::model::bundled::bundled_tox21;
 use moltx::screen::{ScreenOptions, ScreenSummary, Shard, TopKOption, screen};
 
@@ -214,8 +214,12 @@ fn library(dir: &Path, copies: usize) -> PathBuf {
     path
 }
 
-fn model() -> Vec<Checkpoint> {
-    vec![bundled_tox21(&Device::flex()).unwrap()]
+fn model() -> Ensemble {
+    Ensemble::new(
+        vec![bundled_tox21(&Device::flex()).unwrap()],
+        Path::new("bundled"),
+    )
+    .unwrap()
 }
 
 fn run(lib: &Path, out: &Path, options: &ScreenOptions) -> ScreenSummary {

@@ -318,10 +318,10 @@ fn cli_train_predict_evaluate_fingerprint() {
         .success();
     let text = std::fs::read_to_string(&preds).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "smiles,atoms,atoms_std,error");
+    assert_eq!(lines[0], "row,id,smiles,atoms,atoms_std,error");
     assert_eq!(lines.len(), 4, "one row per input row");
-    assert!(lines[2].starts_with("C1CC(") && lines[2].contains("invalid SMILES"));
-    assert!(lines[3].starts_with("c1ccccc1,") && lines[3].ends_with(','));
+    assert!(lines[2].starts_with("1,,C1CC(") && lines[2].contains("invalid SMILES"));
+    assert!(lines[3].starts_with("2,,c1ccccc1,") && lines[3].ends_with(','));
 
     Command::cargo_bin("moltx")
         .unwrap()
@@ -343,7 +343,12 @@ fn cli_train_predict_evaluate_fingerprint() {
         .arg(&emb)
         .assert()
         .success();
-    assert_eq!(std::fs::read_to_string(&emb).unwrap().lines().count(), 4);
+    let emb = std::fs::read_to_string(&emb).unwrap();
+    let lines: Vec<&str> = emb.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0].starts_with("row,id,smiles,e0,e1,") && lines[0].ends_with(",e15,error"));
+    assert!(lines[2].contains("invalid SMILES"));
+    assert_eq!(lines[3].split(',').count(), 3 + 16 + 1);
 }
 
 #[test]

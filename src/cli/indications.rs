@@ -14,7 +14,7 @@ use crate::expr::matrix::{Layout, read_signatures};
 use crate::indications::{
     IndicationEvidence, SignatureSources, load_references, predict_library_indications,
 };
-use crate::train::signature_predictor::SignaturePredictor;
+use crate::model::load_scorer;
 
 /// Flags of `moltx indications`.
 #[derive(Debug, clap::Args)]
@@ -69,10 +69,11 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
             read_signatures(p, Layout::Rows).with_context(|| format!("reading {}", p.display()))
         })
         .transpose()?;
+    let device = Device::flex();
     let predictor = args
         .model
         .as_ref()
-        .map(|p| SignaturePredictor::load(p, &Device::flex()))
+        .map(|p| load_scorer(p, &device))
         .transpose()?;
     let file = std::fs::File::create(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -97,7 +98,7 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
         },
         SignatureSources {
             measured: measured.as_ref(),
-            predictor: predictor.as_ref(),
+            predictor: predictor.as_deref().map(|p| (p, &device)),
         },
         1024,
         args.limits.max_atoms,

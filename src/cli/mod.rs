@@ -12,6 +12,7 @@ pub mod predict;
 pub mod repurpose;
 pub mod repurpose_eval;
 pub mod screen;
+pub mod stream;
 pub mod train;
 pub mod train_encoder;
 pub mod train_signatures;

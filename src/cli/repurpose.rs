@@ -11,10 +11,10 @@ use crate::data::LibraryOptions;
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::query::read_query;
 use crate::expr::{GeneTable, Score, ScoreParams};
+use crate::model::load_scorer;
 use crate::repurpose::{
     Candidate, Evidence, RepurposeOptions, keep_best, rank_library, rank_measured, sort_candidates,
 };
-use crate::train::signature_predictor::SignaturePredictor;
 
 /// Flags of `moltx repurpose`.
 #[derive(Debug, clap::Args)]
@@ -83,26 +83,28 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
         ..RepurposeOptions::default()
     };
     let mut candidates: Vec<Candidate> = Vec::new();
+    // Counted as they arrive: the list itself is pruned to the best while streaming.
+    let mut counts = CandidateCounts::default();
     if let Some(path) = &args.signatures {
         let measured = read_signatures(path, Layout::Rows)
             .with_context(|| format!("reading {}", path.display()))?;
-        candidates.extend(rank_measured(
-            &disease,
-            &measured,
-            table.as_ref(),
-            &options,
-        )?);
+        let ranked = rank_measured(&disease, &measured, table.as_ref(), &options)?;
+        counts.add(&ranked);
+        candidates.extend(ranked);
     }
     if let (Some(library), Some(model)) = (&args.library, &args.model) {
-        let predictor = SignaturePredictor::load(model, &Device::flex())?;
+        let device = Device::flex();
+        let predictor = load_scorer(model, &device)?;
         let top = args.top;
         rank_library(
             &disease,
             library,
-            &predictor,
+            predictor.as_ref(),
             table.as_ref(),
             &options,
+            &device,
             &mut |chunk| {
+                counts.add(&chunk);
                 candidates.extend(chunk);
                 if let Some(n) = top
                     && candidates.len() > 4 * n.max(1024)
@@ -114,9 +116,11 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
         )?;
     }
     sort_candidates(&mut candidates);
-    let count = |e: Evidence| candidates.iter().filter(|c| c.evidence == e).count();
-    let failed = candidates.iter().filter(|c| c.error.is_some()).count();
-    let (measured, predicted) = (count(Evidence::Measured), count(Evidence::Predicted));
+    let CandidateCounts {
+        measured,
+        predicted,
+        failed,
+    } = counts;
     if let Some(n) = args.top {
         keep_best(&mut candidates, n);
     }
@@ -165,4 +169,24 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// How many candidates of each kind were ranked (counted before any pruning to the best).
+#[derive(Debug, Default, Clone, Copy)]
+struct CandidateCounts {
+    measured: usize,
+    predicted: usize,
+    failed: usize,
+}
+
+impl CandidateCounts {
+    fn add(&mut self, candidates: &[Candidate]) {
+        for c in candidates {
+            match c.evidence {
+                Evidence::Measured => self.measured += 1,
+                Evidence::Predicted => self.predicted += 1,
+            }
+            self.failed += usize::from(c.error.is_some());
+        }
+    }
 }

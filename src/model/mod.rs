@@ -7,16 +7,24 @@ pub mod checkpoint;
 pub mod config;
 pub mod descriptors;
 pub mod dmpnn;
+pub mod embedder;
+pub mod ensemble;
 pub mod ffn;
 pub mod init;
+pub mod input_spec;
 pub mod neighbor_settings;
 pub mod neighbors;
 pub mod net;
 pub mod predict;
+pub mod scorer;
 pub mod signature;
 pub mod signature_file;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
+pub use embedder::Embedder;
+pub use ensemble::Ensemble;
+pub use input_spec::{FeatureSpec, InputError, InputSpec, StructureSpec};
+pub use scorer::{ScoreError, Scorer, Scores, load_scorer};
 pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};
 pub use net::{
     BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors, featurize,

@@ -136,10 +136,8 @@ pub struct BatchTensors {
 }
 
 impl BatchTensors {
-    /// Puts a batch of molecule inputs on a device.
-    ///
-    /// # Panics
-    /// If the inputs mix graphs and fingerprints (a caller bug).
+    /// Puts a batch of molecule inputs on a device. Inputs of another kind than the model
+    /// reads (a fingerprint fed to a D-MPNN, say) are [`KernelError::InvalidBatch`].
     pub fn new(
         inputs: &[&MoleculeInput],
         config: &ModelConfig,
@@ -150,10 +148,12 @@ impl BatchTensors {
                 let graphs: Vec<&MolGraph> = inputs
                     .iter()
                     .map(|i| match &i.structure {
-                        StructureInput::Graph(g) => g,
-                        _ => panic!("non-graph input fed to a D-MPNN"),
+                        StructureInput::Graph(g) => Ok(g),
+                        _ => Err(KernelError::InvalidBatch(
+                            "a D-MPNN reads molecular graphs; an input is not one".into(),
+                        )),
                     })
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 let batch = GraphBatch::from_graphs(&graphs);
                 let index = GraphIndex::new(&batch, device)?;
                 let (n, e) = (batch.n_atoms(), batch.n_edges());
@@ -172,8 +172,14 @@ impl BatchTensors {
                 let mut dense = vec![0.0f32; inputs.len() * bits];
                 for (row, input) in dense.chunks_exact_mut(bits).zip(inputs) {
                     match &input.structure {
-                        StructureInput::Morgan(fp) => fp.write_dense(row),
-                        _ => panic!("non-fingerprint input fed to a fingerprint model"),
+                        StructureInput::Morgan(fp) if fp.n_bits as usize == bits => {
+                            fp.write_dense(row)
+                        }
+                        _ => {
+                            return Err(KernelError::InvalidBatch(format!(
+                                "a fingerprint model reads {bits} Morgan bits; an input is not that"
+                            )));
+                        }
                     }
                 }
                 StructureTensors::Dense(Box::new(Tensor::from_data(

@@ -28,11 +28,10 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, LockError, OutputLock};
-use crate::kernel::KernelError;
-use crate::model::Checkpoint;
+use crate::model::{ScoreError, Scorer};
 use output::{OutputLayout, is_parquet};
 use resume::Manifest;
-pub use stages::featurize_row;
+pub use stages::{featurize_row, score_in_batches};
 use stages::{compute_chunks, read_chunks};
 use topk::TopK;
 use writer::WriterState;
@@ -45,7 +44,7 @@ pub enum ScreenError {
     Data(#[from] DataError),
     /// The model could not run on a batch.
     #[error(transparent)]
-    Model(#[from] KernelError),
+    Model(#[from] ScoreError),
     /// Writing the output or the manifest failed.
     #[error("{path}: {source}")]
     Io {
@@ -237,12 +236,14 @@ enum WriterMessage {
     Finish,
 }
 
-/// Screens `library` with `members` (one model, or an ensemble), writing `out`.
+/// Screens `library` with any [`Scorer`] (a model, an ensemble, a structure → signature
+/// model, …), writing `out`: one row per input row of the shard, in order, with the scorer's
+/// tasks (and `<task>_std` where it reports a spread).
 ///
 /// `progress` is called after every chunk.
 pub fn screen(
     library: &Path,
-    members: &[Checkpoint],
+    scorer: &dyn Scorer,
     out: &Path,
     options: &ScreenOptions,
     device: &Device,
@@ -251,13 +252,10 @@ pub fn screen(
     let start = Instant::now();
     // Held until the run returns: a second run on the same output is refused, not interleaved.
     let _lock = OutputLock::acquire(out)?;
-    let first = members
-        .first()
-        .ok_or_else(|| ScreenError::Options("no model".into()))?;
-    let tasks = first.header.tasks.clone();
+    let tasks = scorer.tasks().to_vec();
     let layout = OutputLayout {
         tasks: tasks.clone(),
-        with_std: members.len() > 1,
+        with_std: scorer.has_spread(),
     };
     let top_k = match &options.top_k {
         Some(t) => {
@@ -274,7 +272,7 @@ pub fn screen(
     };
     let resumable = top_k.is_some() || !is_parquet(out);
     let reader = LibraryReader::open(library, &options.library)?;
-    let identity = run_identity(library, members, options)?;
+    let identity = run_identity(library, scorer, options)?;
     let resumed = if options.resume {
         resume_point(out, &identity)?
     } else {
@@ -310,7 +308,7 @@ pub fn screen(
         scope.spawn(move || read_chunks(reader, skip_to, shard, chunk_size, &read_tx));
         let writer = scope.spawn(move || state.run(&write_rx));
         let computed = compute_chunks(
-            members,
+            scorer,
             options,
             device,
             &read_rx,
@@ -360,7 +358,7 @@ pub fn screen(
 /// option that changes the output. A resume must present the same identity.
 fn run_identity(
     library: &Path,
-    members: &[Checkpoint],
+    scorer: &dyn Scorer,
     options: &ScreenOptions,
 ) -> Result<String, ScreenError> {
     let size = std::fs::metadata(library)
@@ -369,17 +367,12 @@ fn run_identity(
             source,
         })?
         .len();
-    let mut crc = crc32fast::Hasher::new();
-    for m in members {
-        crc.update(&m.to_bytes().map_err(ScreenError::Options)?);
-    }
+    let model = scorer.identity().map_err(ScreenError::Options)?;
     let full = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
     Ok(format!(
-        "library={} bytes={size} models={}:{:08x} smiles={:?} id={:?} shard={:?} top_k={:?} \
+        "library={} bytes={size} models={model} smiles={:?} id={:?} shard={:?} top_k={:?} \
          chunk={} batch={}",
         full.display(),
-        members.len(),
-        crc.finalize(),
         options.library.smiles_column,
         options.library.id_column,
         options.shard,

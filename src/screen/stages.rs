@@ -14,8 +14,7 @@ use super::{
 };
 use crate::chem::Molecule;
 use crate::data::{DataError, LibraryReader, LibraryRow, MoleculeText};
-use crate::model::{Checkpoint, ModelConfig, MoleculeInput, featurize_molecule};
-use crate::train::ensemble::ensemble_predict;
+use crate::model::{InputSpec, MoleculeInput, Scorer};
 
 /// Reader stage: streams rows from `skip_to` on, keeps this shard's, sends chunks.
 pub(super) fn read_chunks(
@@ -61,7 +60,7 @@ pub(super) fn read_chunks(
 
 /// Compute stage: featurize and score each chunk, pass it to the writer.
 pub(super) fn compute_chunks(
-    members: &[Checkpoint],
+    scorer: &dyn Scorer,
     options: &ScreenOptions,
     device: &Device,
     rx: &Receiver<Result<ReadChunk, DataError>>,
@@ -76,7 +75,7 @@ pub(super) fn compute_chunks(
         };
         stages.read_wait += waited.elapsed().as_secs_f64();
         let chunk = chunk?;
-        let scored = score_chunk(members, chunk, options, device, stages)?;
+        let scored = score_chunk(scorer, chunk, options, device, stages)?;
         let (n, failed) = (
             scored.rows.len() as u64,
             scored.failed.values().sum::<u64>(),
@@ -93,7 +92,7 @@ pub(super) fn compute_chunks(
 /// Parses a row's molecule (of at most `max_heavy_atoms` heavy atoms) and builds the model
 /// input; the SMILES to report beside it. A row that fails gives `(reason category, message)`.
 pub fn featurize_row(
-    config: &ModelConfig,
+    spec: &InputSpec,
     row: &LibraryRow,
     max_heavy_atoms: usize,
 ) -> Result<(MoleculeInput, String), (String, String)> {
@@ -112,22 +111,26 @@ pub fn featurize_row(
             (mol, smiles)
         }
     };
-    Ok((featurize_molecule(config, &mol).map_err(chem)?, smiles))
+    let input = spec
+        .prepare(&mol, None)
+        .map_err(|e| (input_category(&e).to_string(), e.to_string()))?;
+    Ok((input, smiles))
 }
 
 /// Scores one chunk: parallel featurization, then the ensemble's forward passes.
 fn score_chunk(
-    members: &[Checkpoint],
+    scorer: &dyn Scorer,
     chunk: ReadChunk,
     options: &ScreenOptions,
     device: &Device,
     stages: &mut StageSeconds,
 ) -> Result<ScoredChunk, ScreenError> {
     let t0 = Instant::now();
+    let spec = scorer.input_spec();
     let features: Vec<_> = chunk
         .rows
         .par_iter()
-        .map(|row| featurize_row(&members[0].header.model, row, options.max_heavy_atoms))
+        .map(|row| featurize_row(&spec, row, options.max_heavy_atoms))
         .collect();
     stages.featurize += t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -135,10 +138,9 @@ fn score_chunk(
         .iter()
         .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
         .collect();
-    let (mean, sd) = ensemble_predict(members, &ok, options.batch_size, device)?;
+    let scores = score_in_batches(scorer, &ok, options.batch_size, device)?;
     stages.model += t1.elapsed().as_secs_f64();
-    let t = members[0].header.tasks.len();
-    let with_std = members.len() > 1;
+    let t = scorer.tasks().len();
     let mut failed = BTreeMap::new();
     let mut k = 0;
     let rows = chunk
@@ -154,9 +156,9 @@ fn score_chunk(
             match f {
                 Ok((_, smiles)) => {
                     out.smiles = smiles;
-                    out.values = mean[k * t..(k + 1) * t].to_vec();
-                    if with_std {
-                        out.stds = sd[k * t..(k + 1) * t].to_vec();
+                    out.values = scores.row(k, t).to_vec();
+                    if let Some(spread) = scores.spread_row(k, t) {
+                        out.stds = spread.to_vec();
                     }
                     k += 1;
                 }
@@ -177,4 +179,38 @@ fn score_chunk(
         failed,
         next_row: chunk.next_row,
     })
+}
+
+/// The failure category of an input that could not be prepared.
+fn input_category(e: &crate::model::InputError) -> &'static str {
+    match e {
+        crate::model::InputError::Chem(c) => c.category(),
+        _ => "input does not fit the model",
+    }
+}
+
+/// Scores prepared inputs in batches of `batch_size`, side by side on rayon's threads (small
+/// batches stay in cache, and no thread waits at the barriers of a parallel matrix product).
+pub fn score_in_batches(
+    scorer: &dyn Scorer,
+    inputs: &[&MoleculeInput],
+    batch_size: usize,
+    device: &Device,
+) -> Result<crate::model::Scores, crate::model::ScoreError> {
+    let parts: Vec<crate::model::Scores> = inputs
+        .par_chunks(batch_size.max(1))
+        .map(|batch| scorer.score(batch, device))
+        .collect::<Result<_, _>>()?;
+    let mut all = crate::model::Scores {
+        n: inputs.len(),
+        values: Vec::new(),
+        spread: scorer.has_spread().then(Vec::new),
+    };
+    for part in parts {
+        all.values.extend(part.values);
+        if let (Some(total), Some(spread)) = (&mut all.spread, part.spread) {
+            total.extend(spread);
+        }
+    }
+    Ok(all)
 }

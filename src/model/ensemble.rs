@@ -1,0 +1,180 @@
+//! Ensembles of model files: loading a model directory, mean ± standard deviation of the
+//! members' predictions, and [`Ensemble`], the [`Scorer`] of one model or several.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use rayon::prelude::*;
+
+use super::input_spec::InputSpec;
+use super::scorer::{ScoreError, Scorer, Scores, check_inputs, checksum_identity};
+use super::{Checkpoint, CheckpointError, MoleculeInput};
+use crate::kernel::KernelError;
+
+/// Model files of a path: the file itself, or every `*.moltx` in a directory (sorted).
+pub fn model_files(path: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let io = |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "moltx"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CheckpointError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no *.moltx model files in this directory",
+            ),
+        });
+    }
+    Ok(files)
+}
+
+/// Loads every member of an ensemble and checks they predict the same tasks.
+pub fn load_ensemble(path: &Path, device: &Device) -> Result<Vec<Checkpoint>, CheckpointError> {
+    let members: Vec<Checkpoint> = model_files(path)?
+        .iter()
+        .map(|f| Checkpoint::load(f, device))
+        .collect::<Result<_, _>>()?;
+    if let Some(first) = members.first() {
+        for m in &members[1..] {
+            if m.header.tasks != first.header.tasks || m.header.model != first.header.model {
+                return Err(CheckpointError::BadHeader {
+                    path: path.to_path_buf(),
+                    reason: "ensemble members differ in tasks or architecture".into(),
+                });
+            }
+        }
+    }
+    Ok(members)
+}
+
+/// Mean and population standard deviation over members (`len × n_tasks` each).
+pub fn ensemble_predict(
+    members: &[Checkpoint],
+    inputs: &[&MoleculeInput],
+    batch_size: usize,
+    device: &Device,
+) -> Result<(Vec<f64>, Vec<f64>), KernelError> {
+    // Batches run side by side (one per thread): small batches stay in cache, and no thread
+    // waits at the barriers of a parallel matrix product.
+    let preds: Vec<Vec<f64>> = members
+        .iter()
+        .map(|m| {
+            let parts: Vec<Vec<f64>> = inputs
+                .par_chunks(batch_size.max(1))
+                .map(|batch| m.predict(batch, batch_size, device))
+                .collect::<Result<_, _>>()?;
+            Ok(parts.concat())
+        })
+        .collect::<Result<_, KernelError>>()?;
+    let n = preds.first().map_or(0, Vec::len);
+    let k = preds.len().max(1) as f64;
+    let mean: Vec<f64> = (0..n)
+        .map(|i| preds.iter().map(|p| p[i]).sum::<f64>() / k)
+        .collect();
+    let sd: Vec<f64> = (0..n)
+        .map(|i| (preds.iter().map(|p| (p[i] - mean[i]).powi(2)).sum::<f64>() / k).sqrt())
+        .collect();
+    Ok((mean, sd))
+}
+
+/// One model or an ensemble of models of the same architecture and tasks: the prediction is
+/// the members' mean, and the spread their population standard deviation (with two or more).
+#[derive(Debug, Clone)]
+pub struct Ensemble {
+    members: Vec<Checkpoint>,
+    batch_size: usize,
+}
+
+impl Ensemble {
+    /// Molecules per forward pass unless [`Ensemble::with_batch_size`] says otherwise.
+    pub const DEFAULT_BATCH_SIZE: usize = 128;
+
+    /// An ensemble of checked members (at least one, all with the same tasks and
+    /// architecture).
+    pub fn new(members: Vec<Checkpoint>, source: &Path) -> Result<Self, CheckpointError> {
+        let Some(first) = members.first() else {
+            return Err(CheckpointError::BadHeader {
+                path: source.to_path_buf(),
+                reason: "an ensemble needs at least one model".into(),
+            });
+        };
+        if members
+            .iter()
+            .any(|m| m.header.tasks != first.header.tasks || m.header.model != first.header.model)
+        {
+            return Err(CheckpointError::BadHeader {
+                path: source.to_path_buf(),
+                reason: "ensemble members differ in tasks or architecture".into(),
+            });
+        }
+        Ok(Ensemble {
+            members,
+            batch_size: Self::DEFAULT_BATCH_SIZE,
+        })
+    }
+
+    /// Loads a model file, or every `*.moltx` of a folder.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        Self::new(load_ensemble(path, device)?, path)
+    }
+
+    /// The same ensemble running `batch_size` molecules per forward pass.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The members, in file order.
+    pub fn members(&self) -> &[Checkpoint] {
+        &self.members
+    }
+
+    /// The first member (whose header describes them all).
+    pub fn first(&self) -> &Checkpoint {
+        &self.members[0]
+    }
+}
+
+impl Scorer for Ensemble {
+    fn input_spec(&self) -> InputSpec {
+        self.first().header.input_spec()
+    }
+
+    fn tasks(&self) -> &[String] {
+        &self.first().header.tasks
+    }
+
+    fn has_spread(&self) -> bool {
+        self.members.len() > 1
+    }
+
+    fn score(&self, inputs: &[&MoleculeInput], device: &Device) -> Result<Scores, ScoreError> {
+        check_inputs(&self.input_spec(), inputs)?;
+        let (mean, sd) = ensemble_predict(&self.members, inputs, self.batch_size, device)?;
+        Ok(Scores {
+            n: inputs.len(),
+            values: mean,
+            spread: self.has_spread().then_some(sd),
+        })
+    }
+
+    fn identity(&self) -> Result<String, String> {
+        let bytes: Vec<Vec<u8>> = self
+            .members
+            .iter()
+            .map(Checkpoint::to_bytes)
+            .collect::<Result<_, _>>()?;
+        Ok(checksum_identity(&bytes))
+    }
+}

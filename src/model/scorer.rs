@@ -1,0 +1,145 @@
+//! [`Scorer`]: every model kind answers the same question, "given these prepared inputs,
+//! what are your outputs?", so each front end and streaming job is written once.
+//!
+//! A scorer states what it reads ([`InputSpec`]) and what it outputs (its task names); the
+//! caller prepares inputs with [`InputSpec::prepare`] and calls [`Scorer::score`]. Inputs that
+//! do not fit the spec are an error value ([`ScoreError::Input`]), never a panic.
+
+use std::io::Read;
+use std::path::Path;
+
+use burn::tensor::Device;
+
+use super::checkpoint::CheckpointError;
+use super::ensemble::Ensemble;
+use super::input_spec::{InputError, InputSpec};
+use super::neighbors::{NEIGHBOR_MAGIC, NeighborModel};
+use super::net::{MoleculeInput, StructureInput};
+use crate::kernel::KernelError;
+
+/// Outputs of a batch: row-major `n × tasks` values and, for scorers that have one, a
+/// per-value spread (an ensemble's standard deviation over members).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scores {
+    /// Number of inputs scored.
+    pub n: usize,
+    /// `n × tasks` values (predictions, probabilities, or signature values).
+    pub values: Vec<f64>,
+    /// `n × tasks` spreads, when the scorer reports one.
+    pub spread: Option<Vec<f64>>,
+}
+
+impl Scores {
+    /// The values of input `i` (`tasks` of them).
+    pub fn row(&self, i: usize, tasks: usize) -> &[f64] {
+        &self.values[i * tasks..(i + 1) * tasks]
+    }
+
+    /// The spreads of input `i`, if the scorer reports them.
+    pub fn spread_row(&self, i: usize, tasks: usize) -> Option<&[f64]> {
+        self.spread.as_ref().map(|s| &s[i * tasks..(i + 1) * tasks])
+    }
+}
+
+/// Why a batch could not be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// An input does not fit the scorer's spec.
+    #[error("input {index}: {source}")]
+    Input {
+        /// Position of the input in the batch.
+        index: usize,
+        /// What is wrong with it.
+        source: InputError,
+    },
+    /// The network could not run.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+/// A model that maps prepared molecule inputs to named outputs.
+pub trait Scorer: Send + Sync + std::fmt::Debug {
+    /// What each input must be.
+    fn input_spec(&self) -> InputSpec;
+
+    /// Output names, in order (task names, or gene ids for a structure → signature model).
+    fn tasks(&self) -> &[String];
+
+    /// True when [`Scorer::score`] also returns a spread per value.
+    fn has_spread(&self) -> bool {
+        false
+    }
+
+    /// Scores prepared inputs (built by [`InputSpec::prepare`] from this scorer's spec).
+    fn score(&self, inputs: &[&MoleculeInput], device: &Device) -> Result<Scores, ScoreError>;
+
+    /// A short string that changes whenever the model would score differently (a checksum
+    /// of its bytes): resumable jobs refuse to continue a run made with another model.
+    fn identity(&self) -> Result<String, String>;
+}
+
+/// `<count>:<crc32>` of some serialized parts.
+pub fn checksum_identity(parts: &[Vec<u8>]) -> String {
+    let mut crc = crc32fast::Hasher::new();
+    for p in parts {
+        crc.update(p);
+    }
+    format!("{}:{:08x}", parts.len(), crc.finalize())
+}
+
+/// Checks every input against a spec; the first misfit is the error.
+pub fn check_inputs(spec: &InputSpec, inputs: &[&MoleculeInput]) -> Result<(), ScoreError> {
+    for (index, input) in inputs.iter().enumerate() {
+        spec.check(input)
+            .map_err(|source| ScoreError::Input { index, source })?;
+    }
+    Ok(())
+}
+
+impl Scorer for NeighborModel {
+    fn input_spec(&self) -> InputSpec {
+        InputSpec::morgan(self.header.config.radius, self.header.config.bits)
+    }
+
+    fn tasks(&self) -> &[String] {
+        &self.header.tasks
+    }
+
+    /// Similarity-weighted averages of the nearest references' values
+    /// ([`NeighborModel::predict`]).
+    fn score(&self, inputs: &[&MoleculeInput], _device: &Device) -> Result<Scores, ScoreError> {
+        check_inputs(&self.input_spec(), inputs)?;
+        let fingerprints: Vec<_> = inputs
+            .iter()
+            .filter_map(|input| match &input.structure {
+                StructureInput::Morgan(fp) => Some(fp),
+                _ => None,
+            })
+            .collect();
+        Ok(Scores {
+            n: inputs.len(),
+            values: self.predict_all(&fingerprints),
+            spread: None,
+        })
+    }
+
+    fn identity(&self) -> Result<String, String> {
+        Ok(checksum_identity(&[self.to_bytes()?]))
+    }
+}
+
+/// Loads any model file as a scorer: a nearest-neighbour file (`MOLTXKNN`), or a network
+/// model file or folder of them (an ensemble), told apart by the file's magic bytes.
+pub fn load_scorer(path: &Path, device: &Device) -> Result<Box<dyn Scorer>, CheckpointError> {
+    let mut magic = [0u8; 8];
+    let is_neighbors = path.is_file()
+        && std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
+        && &magic == NEIGHBOR_MAGIC;
+    if is_neighbors {
+        Ok(Box::new(NeighborModel::load(path)?))
+    } else {
+        Ok(Box::new(Ensemble::load(path, device)?))
+    }
+}
