@@ -79,7 +79,7 @@ pub enum TrainError {
     },
     /// The checkpoint was written with other settings.
     #[error(
-        "{path}: cannot resume: settings differ from the interrupted run: {} \
+        "{path}: cannot resume: settings differ from the run that wrote it: {} \
          (rerun with the same settings, or start afresh without resuming)",
         differences.join("; ")
     )]
