@@ -169,3 +169,37 @@ fn inspect_counts_too_large_molecules_by_reason() {
     assert!(stdout.contains("too large"), "{stdout}");
     assert!(stdout.contains("3000 heavy atoms, limit 500"), "{stdout}");
 }
+
+#[test]
+fn a_second_training_run_into_the_same_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table_with_target(dir.path(), 0, "0.5");
+    let out = dir.path().join("model");
+    let args = [
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--ffn-hidden",
+        "8",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    // This test process holds the folder's lock, as a running `moltx train` would.
+    let lock = moltx::data::OutputLock::acquire(&out).unwrap();
+    let (ok, _, stderr) = moltx(&args);
+    assert!(!ok, "the second run must be refused");
+    assert!(
+        stderr.contains("another moltx run is writing this output"),
+        "{stderr}"
+    );
+    assert!(!out.join("model_0.moltx").exists());
+    drop(lock);
+    let (ok, _, stderr) = moltx(&args);
+    assert!(ok, "{stderr}");
+    assert!(out.join("model_0.moltx").exists());
+}

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use moltx::chem::MolGraph;
 use moltx::model::{
     Aggregation, BatchTensors, Checkpoint, CheckpointError, ModelConfig, ModelKind, MoleculeInput,
-    PropertyNet, StructureInput,
+    PropertyNet, StructureInput, InputSpec, StructureSpec,
 };
 use moltx::train::loss::masked_loss;
 use moltx::train::metrics::TaskType;
@@ -235,6 +235,19 @@ fn model_file_round_trip_and_corruption_errors() {
         "{err}"
     );
     assert!(err.to_string().contains("feature layout"));
+
+    // The file states what the model reads; a statement its architecture contradicts is
+    // refused.
+    assert_eq!(
+        loaded.header.input_spec,
+        Some(InputSpec::of_model(&model.header.model, &model.header.feature_layout))
+    );
+    let mut lying = model.clone();
+    lying.header.input_spec = Some(InputSpec::morgan(2, 2048));
+    let p = dir.path().join("spec.moltx");
+    lying.save(&p).unwrap();
+    let err = Checkpoint::load(&p, &device).unwrap_err();
+    assert!(err.to_string().contains("stated input (Morgan bits (radius 2, 2048 bits))"), "{err}");
 }
 
 #[test]
@@ -243,6 +256,14 @@ fn committed_format_v1_model_still_loads() {
     let model = Checkpoint::load(&path, &Device::flex())
         .expect("the committed v1 model file must stay loadable");
     assert_eq!(model.header.format_version, 1);
+    // Files from before input specs were stored get theirs from the architecture.
+    assert!(matches!(
+        model.header.input_spec,
+        Some(InputSpec {
+            structure: StructureSpec::Graph { .. },
+            features: None
+        })
+    ));
     let inputs = graph_inputs(&["CCO".to_string()]);
     let refs: Vec<&MoleculeInput> = inputs.iter().collect();
     let p = model.predict(&refs, 1, &Device::flex()).unwrap();

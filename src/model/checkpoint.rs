@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{ModelConfig, TaskType};
 use super::descriptors::DescriptorFeatures;
+use super::input_spec::InputSpec;
 use super::net::PropertyNet;
 use crate::chem::FeatureLayout;
 use crate::chem::featurize::chemprop_v2_layout;
@@ -36,9 +37,11 @@ pub const MAGIC: &[u8; 8] = b"MOLTXMDL";
 /// header field (molecule-level descriptor features and their scaling); version 1 files are
 /// version 2 files without it. Version 3 added the optional `model.feature_encoder` field
 /// (an encoder of those features, e.g. a signature encoder); version 2 files lack it.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 4 added `input_spec`, what the model reads ([`InputSpec`]); for older files it is
+/// derived from the architecture on load.
+pub const FORMAT_VERSION: u32 = 4;
 /// Format versions this build reads.
-pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3];
+pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3, 4];
 
 /// Per-task standardization of regression targets: `y = ŷ·sd + mean`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +75,10 @@ pub struct CheckpointHeader {
     pub seed: u64,
     /// Metrics at the best epoch (free-form JSON).
     pub metrics: serde_json::Value,
+    /// What the model reads. Files before version 4 lack it; loading fills it in from the
+    /// architecture, and refuses a file whose stated spec contradicts its architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_spec: Option<InputSpec>,
 }
 
 /// A loaded (or trained) model: header plus network.
@@ -191,7 +198,7 @@ impl Checkpoint {
     pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Self, CheckpointError> {
         let p = || path.to_path_buf();
         let (_, header_bytes, weights) = unframe(bytes, MAGIC, READABLE_VERSIONS, path)?;
-        let header: CheckpointHeader =
+        let mut header: CheckpointHeader =
             serde_json::from_slice(header_bytes).map_err(|e| CheckpointError::BadHeader {
                 path: p(),
                 reason: e.to_string(),
@@ -203,6 +210,21 @@ impl Checkpoint {
                 expected: layout_name(&header.feature_layout),
                 found: layout_name(&ours),
             });
+        }
+        let derived = InputSpec::of_model(&header.model, &header.feature_layout);
+        match &header.input_spec {
+            Some(stated) if *stated != derived => {
+                return Err(CheckpointError::BadHeader {
+                    path: p(),
+                    reason: format!(
+                        "the stated input ({}) is not what the architecture reads ({})",
+                        stated.describe(),
+                        derived.describe()
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => header.input_spec = Some(derived),
         }
         if header.model.n_tasks != header.tasks.len() {
             return Err(CheckpointError::BadHeader {

@@ -141,6 +141,28 @@ fn describe_input(input: &StructureInput) -> &'static str {
 }
 
 impl InputSpec {
+    /// A one-line description, e.g. `molecular graph (chemprop_v2 v1) + 200 rdkit_2d features`.
+    pub fn describe(&self) -> String {
+        let structure = match &self.structure {
+            StructureSpec::Graph { layout } => {
+                format!("molecular graph ({} v{})", layout.name, layout.version)
+            }
+            StructureSpec::Morgan { radius, bits } => {
+                format!("Morgan bits (radius {radius}, {bits} bits)")
+            }
+            StructureSpec::None => "no structure".to_string(),
+        };
+        match &self.features {
+            None => structure,
+            Some(FeatureSpec::Rdkit2d { names }) => {
+                format!("{structure} + {} RDKit 2D descriptors", names.len())
+            }
+            Some(FeatureSpec::Supplied { generator, names }) => {
+                format!("{structure} + {} supplied {generator} values", names.len())
+            }
+        }
+    }
+
     /// The spec implied by a model's architecture and feature layout (also the spec of every
     /// model file written before specs were stored).
     pub fn of_model(config: &ModelConfig, layout: &FeatureLayout) -> Self {
@@ -242,9 +264,12 @@ impl InputSpec {
 }
 
 impl super::CheckpointHeader {
-    /// What the model reads, from its architecture and feature layout.
+    /// What the model reads: the spec its file states, else the one its architecture and
+    /// feature layout imply (the same, for every file that loaded).
     pub fn input_spec(&self) -> InputSpec {
-        InputSpec::of_model(&self.model, &self.feature_layout)
+        self.input_spec
+            .clone()
+            .unwrap_or_else(|| InputSpec::of_model(&self.model, &self.feature_layout))
     }
 }
 

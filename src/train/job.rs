@@ -368,6 +368,8 @@ pub fn run_train(
     anyhow::ensure!(!table.is_empty(), "no valid molecules to train on");
     anyhow::ensure!(table.n_tasks() > 0, "no target columns");
     std::fs::create_dir_all(&job.out).with_context(|| format!("creating {}", job.out.display()))?;
+    // Held until the job returns: a second run into the same folder is refused.
+    let _lock = crate::data::OutputLock::acquire(&job.out)?;
     let task_type = job.task_type.unwrap_or_else(|| infer_task_type(table));
     let mut model = job.model.clone();
     model.n_tasks = table.n_tasks();

@@ -326,6 +326,10 @@ pub fn fit_resumable(
         training_data_hash,
         seed: options.seed,
         metrics: serde_json::Value::Null,
+        input_spec: Some(crate::model::InputSpec::of_model(
+            model,
+            &chemprop_v2_layout(),
+        )),
     };
     // Standardized training targets.
     let targets: Vec<f32> = match &scaling {
