@@ -62,6 +62,7 @@ pub mod autodiff;
 pub mod cpu;
 mod flex;
 pub mod reference;
+#[doc(hidden)]
 pub mod testing;
 
 use crate::data::batch::GraphBatch;
