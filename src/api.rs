@@ -31,7 +31,6 @@ use crate::expr::ExprError;
 use crate::model::bundled::{BUNDLED_MODEL_PATH, bundled_tox21};
 use crate::model::{
     CheckpointError, Ensemble, InputError, InputSpec, MoleculeInput, ScoreError, Scorer,
-    load_scorer,
 };
 use crate::screen::{ScreenError, ScreenOptions, ScreenSummary, score_in_batches};
 
@@ -108,9 +107,13 @@ impl Predictor {
         }
     }
 
-    /// Loads a model file, a folder of them (an ensemble) or a nearest-neighbour model file.
+    /// Loads a model file, a folder of them (an ensemble), a nearest-neighbour model file or
+    /// a fusion folder.
     pub fn load(path: &Path, device: &Device) -> Result<Self, ApiError> {
-        Ok(Self::from_scorer(load_scorer(path, device)?, device))
+        Ok(Self::from_scorer(
+            crate::link::load_any(path, device)?,
+            device,
+        ))
     }
 
     /// The bundled 12-task Tox21 D-MPNN on the CPU (compiled into the library).

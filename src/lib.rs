@@ -29,12 +29,14 @@
 
 pub mod api;
 pub mod chem;
+#[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
 pub mod data;
 pub mod expr;
 pub mod indications;
 pub mod kernel;
+pub mod link;
 pub mod metrics;
 pub mod model;
 pub mod repurpose;

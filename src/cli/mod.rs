@@ -15,6 +15,7 @@ pub mod screen;
 pub mod stream;
 pub mod train;
 pub mod train_encoder;
+pub mod train_fusion;
 pub mod train_signatures;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,8 @@ pub enum Command {
     TrainSignatures(train_signatures::TrainSignaturesArgs),
     /// Train the signature encoder (denoising autoencoder) and write signature embeddings.
     TrainEncoder(train_encoder::TrainEncoderArgs),
+    /// Train a fusion model: D-MPNN ‖ signature embedding ‖ measured/predicted flag → heads.
+    TrainFusion(train_fusion::TrainFusionArgs),
     /// Predict with a trained model: one output row per input row, failures in `error`.
     Predict(predict::PredictArgs),
     /// Metrics of a trained model on labelled data.
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(&args),
         Command::TrainSignatures(args) => train_signatures::run(&args),
         Command::TrainEncoder(args) => train_encoder::run(&args),
+        Command::TrainFusion(args) => train_fusion::run(&args),
         Command::Predict(args) => predict::run_predict(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Fingerprint(args) => predict::run_fingerprint(&args),

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 
-use super::stream::{StreamArgs, print_counts, run_stream};
-use crate::model::{Embedder, Ensemble, Scorer, load_scorer};
+use super::stream::{StreamArgs, load_model, print_counts, run_stream};
+use crate::model::{Embedder, Ensemble, Scorer};
 
 /// Flags of `moltx predict` / `moltx fingerprint`.
 #[derive(Debug, clap::Args)]
@@ -25,7 +25,7 @@ pub struct PredictArgs {
 /// Runs `moltx predict`: the model's predictions (`<task>_std` too for an ensemble).
 pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
     let device = Device::flex();
-    let scorer: Box<dyn Scorer> = load_scorer(&args.model, &device)?;
+    let scorer: Box<dyn Scorer> = load_model(&args.model, &args.stream, &device)?;
     let summary = run_stream(&args.stream, scorer.as_ref(), 0, &device)?;
     print_counts(&args.stream, &summary);
     Ok(())

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use super::stream::{StreamArgs, print_counts, run_stream};
+use super::stream::{StreamArgs, load_model, print_counts, run_stream};
 use crate::model::bundled::{BUNDLED_MODEL_PATH, bundled_tox21};
-use crate::model::{Ensemble, Scorer, load_scorer};
+use crate::model::{Ensemble, Scorer};
 use crate::screen::ScreenSummary;
 
 /// Flags of `moltx screen`.
@@ -29,7 +29,7 @@ pub struct ScreenArgs {
 pub fn run(args: &ScreenArgs) -> anyhow::Result<()> {
     let device = Device::flex();
     let scorer: Box<dyn Scorer> = match &args.model {
-        Some(path) => load_scorer(path, &device)?,
+        Some(path) => load_model(path, &args.stream, &device)?,
         None => {
             eprintln!(
                 "no --model: using the bundled Tox21 D-MPNN ({BUNDLED_MODEL_PATH}, 12 tasks)"

@@ -54,6 +54,35 @@ pub struct StreamArgs {
     /// The size limit of the library's molecules.
     #[command(flatten)]
     pub limits: super::columns::MoleculeLimitArgs,
+    /// Measured signatures keyed by the library's ids, for a fusion model (compounds without
+    /// one get a signature predicted from their structure).
+    #[arg(long)]
+    pub signatures: Option<PathBuf>,
+}
+
+/// Loads the model a streaming command names: any model file, folder or fusion folder; a
+/// fusion model reads `--signatures` when given.
+pub fn load_model(
+    path: &std::path::Path,
+    args: &StreamArgs,
+    device: &Device,
+) -> anyhow::Result<Box<dyn Scorer>> {
+    use anyhow::Context;
+    if crate::link::FusionModel::is_fusion_folder(path) {
+        let mut model = crate::link::FusionModel::load(path, device)?;
+        if let Some(sigs) = &args.signatures {
+            let m = crate::expr::matrix::read_signatures(sigs, crate::expr::matrix::Layout::Rows)
+                .with_context(|| format!("reading {}", sigs.display()))?;
+            model = model.with_measured(&m);
+        }
+        return Ok(Box::new(model));
+    }
+    anyhow::ensure!(
+        args.signatures.is_none(),
+        "--signatures is read by fusion models (moltx train-fusion); {} is not one",
+        path.display()
+    );
+    Ok(crate::link::load_any(path, device)?)
 }
 
 impl StreamArgs {

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{ModelConfig, TaskType};
 use super::descriptors::DescriptorFeatures;
-use super::input_spec::InputSpec;
+use super::input_spec::{FeatureSpec, InputSpec};
 use super::net::PropertyNet;
 use crate::chem::FeatureLayout;
 use crate::chem::featurize::chemprop_v2_layout;
@@ -237,8 +237,16 @@ impl Checkpoint {
             });
         }
         if let Some(features) = &header.model.descriptors {
-            let ours = DescriptorFeatures::by_name(&features.generator)
-                .map_err(|reason| CheckpointError::BadHeader { path: p(), reason })?;
+            // Computed descriptors must be computed the same way here; supplied values (a
+            // signature) need only a scaling of the right length.
+            let ours = match header.input_spec() {
+                InputSpec {
+                    features: Some(FeatureSpec::Supplied { .. }),
+                    ..
+                } => features.clone(),
+                _ => DescriptorFeatures::by_name(&features.generator)
+                    .map_err(|reason| CheckpointError::BadHeader { path: p(), reason })?,
+            };
             let d = features.len();
             if ours.names != features.names || features.mean.len() != d || features.sd.len() != d {
                 return Err(CheckpointError::BadHeader {
@@ -252,6 +260,7 @@ impl Checkpoint {
                 });
             }
         }
+        check_network_size(net_size(&header.model), weights, path)?;
         let weights_err = |reason: String| CheckpointError::Weights { path: p(), reason };
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
             .map_err(|e| weights_err(e.to_string()))?;
@@ -260,6 +269,75 @@ impl Checkpoint {
             .try_load_record(record)
             .map_err(|e| weights_err(e.to_string()))?;
         Ok(Checkpoint { header, net })
+    }
+}
+
+/// A lower bound on the serialized size of a linear layer `d_in → d_out` in weight units
+/// (one per weight, one for the layer); `None` on overflow.
+pub(crate) fn linear_size(d_in: usize, d_out: usize) -> Option<u64> {
+    (d_in as u64).checked_mul(d_out as u64)?.checked_add(1)
+}
+
+/// [`linear_size`] of a feed-forward network `d_in → hidden (× n_hidden) → d_out`.
+pub(crate) fn ffn_size(d_in: usize, hidden: usize, n_hidden: usize, d_out: usize) -> Option<u64> {
+    if n_hidden == 0 {
+        return linear_size(d_in, d_out);
+    }
+    let first = linear_size(d_in, hidden)?;
+    let middle = linear_size(hidden, hidden)?.checked_mul(n_hidden as u64 - 1)?;
+    first
+        .checked_add(middle)?
+        .checked_add(linear_size(hidden, d_out)?)
+}
+
+/// A lower bound on the size of the network a model header describes ([`linear_size`]).
+fn net_size(config: &ModelConfig) -> Option<u64> {
+    let layout = chemprop_v2_layout();
+    let (atom, bond, h) = (layout.atom_dim, layout.bond_dim, config.hidden);
+    let encoder = match config.kind {
+        super::config::ModelKind::Dmpnn => linear_size(atom.checked_add(bond)?, h)?
+            .checked_add(linear_size(h, h)?)?
+            .checked_add(linear_size(atom.checked_add(h)?, h)?)?,
+        _ => 0,
+    };
+    let head_in = config
+        .embedding_dim()
+        .checked_add(config.head_feature_dim())?;
+    let head = ffn_size(
+        head_in,
+        config.ffn_hidden,
+        config.ffn_layers,
+        config.n_tasks,
+    )?;
+    let features = match &config.feature_encoder {
+        Some(e) => {
+            let d_in = config.descriptor_dim().saturating_sub(e.passthrough);
+            ffn_size(d_in, e.hidden, e.layers, e.embedding)?
+        }
+        None => 0,
+    };
+    encoder.checked_add(head)?.checked_add(features)
+}
+
+/// Refuses a header whose network could not fit in its weights (at least two bytes per
+/// weight and per layer): the header's widths and layer counts would otherwise size the
+/// allocation of the skeleton network before the weights are read.
+pub(crate) fn check_network_size(
+    size: Option<u64>,
+    weights: &[u8],
+    path: &Path,
+) -> Result<(), CheckpointError> {
+    let available = weights.len() as u64 / 2;
+    match size {
+        Some(n) if n <= available => Ok(()),
+        _ => Err(CheckpointError::BadHeader {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the architecture needs {} weights, more than the {} weight bytes can hold",
+                size.map_or("over 2^64".to_string(), |n| n.to_string()),
+                weights.len()
+            ),
+        }),
     }
 }
 
@@ -365,4 +443,46 @@ pub(crate) fn unframe<'a>(
 
 fn read_array<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the fuzz campaign (`tests/fuzz.rs`, `model`): a header with `"hidden":
+    /// 4294967296` (or a huge `ffn_layers`, `morgan_bits`, `n_tasks`) made the loader build a
+    /// skeleton network of that size before looking at the weights: a 51 GB allocation, or
+    /// a multiplication overflow.
+    #[test]
+    fn a_header_asking_for_more_weights_than_the_file_holds_is_refused() {
+        let path = Path::new("fixtures/models/format_v1_small.moltx");
+        let bytes = std::fs::read(path).unwrap();
+        let (version, header, weights) = unframe(&bytes, MAGIC, READABLE_VERSIONS, path).unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(header).unwrap();
+        let device = Device::flex();
+        // The fixture itself fits.
+        let small = net_size(&serde_json::from_value(json["model"].clone()).unwrap()).unwrap();
+        assert!(
+            small <= weights.len() as u64 / 2,
+            "{small} vs {}",
+            weights.len()
+        );
+        for (field, value) in [
+            ("hidden", serde_json::json!(4294967296u64)),
+            ("ffn_layers", serde_json::json!(u64::MAX)),
+            ("ffn_hidden", serde_json::json!(1u64 << 40)),
+        ] {
+            let mut bad = json.clone();
+            bad["model"][field] = value;
+            let framed = frame(MAGIC, version, &serde_json::to_vec(&bad).unwrap(), weights);
+            let err = Checkpoint::from_bytes(&framed, path, &device).unwrap_err();
+            assert!(
+                matches!(err, CheckpointError::BadHeader { .. }),
+                "{field}: {err}"
+            );
+        }
+        json["model"]["hidden"] = serde_json::json!(16);
+        let framed = frame(MAGIC, version, &serde_json::to_vec(&json).unwrap(), weights);
+        assert!(Checkpoint::from_bytes(&framed, path, &device).is_ok());
+    }
 }

@@ -15,6 +15,7 @@ use super::ensemble::Ensemble;
 use super::input_spec::{InputError, InputSpec};
 use super::neighbors::{NEIGHBOR_MAGIC, NeighborModel};
 use super::net::{MoleculeInput, StructureInput};
+use crate::chem::Molecule;
 use crate::kernel::KernelError;
 
 /// Outputs of a batch: row-major `n × tasks` values and, for scorers that have one, a
@@ -64,6 +65,14 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
 
     /// Output names, in order (task names, or gene ids for a structure → signature model).
     fn tasks(&self) -> &[String];
+
+    /// Builds the input of one parsed molecule (`id`: its library identifier). The default
+    /// prepares what [`Scorer::input_spec`] says; a scorer that reads more than the
+    /// structure (a fusion model looking up a measured signature by id) overrides it.
+    fn prepare(&self, mol: &Molecule, id: &str) -> Result<MoleculeInput, InputError> {
+        let _ = id;
+        self.input_spec().prepare(mol, None)
+    }
 
     /// True when [`Scorer::score`] also returns a spread per value.
     fn has_spread(&self) -> bool {
@@ -142,4 +151,31 @@ pub fn load_scorer(path: &Path, device: &Device) -> Result<Box<dyn Scorer>, Chec
     } else {
         Ok(Box::new(Ensemble::load(path, device)?))
     }
+}
+
+/// Scores prepared inputs in batches of `batch_size`, side by side on rayon's threads (small
+/// batches stay in cache, and no thread waits at the barriers of a parallel matrix product).
+pub fn score_in_batches(
+    scorer: &dyn Scorer,
+    inputs: &[&MoleculeInput],
+    batch_size: usize,
+    device: &Device,
+) -> Result<Scores, ScoreError> {
+    use rayon::prelude::*;
+    let parts: Vec<Scores> = inputs
+        .par_chunks(batch_size.max(1))
+        .map(|batch| scorer.score(batch, device))
+        .collect::<Result<_, _>>()?;
+    let mut all = Scores {
+        n: inputs.len(),
+        values: Vec::new(),
+        spread: scorer.has_spread().then(Vec::new),
+    };
+    for part in parts {
+        all.values.extend(part.values);
+        if let (Some(total), Some(spread)) = (&mut all.spread, part.spread) {
+            total.extend(spread);
+        }
+    }
+    Ok(all)
 }

@@ -31,7 +31,8 @@ use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, LockErro
 use crate::model::{ScoreError, Scorer};
 use output::{OutputLayout, is_parquet};
 use resume::Manifest;
-pub use stages::{featurize_row, score_in_batches};
+pub use crate::model::scorer::score_in_batches;
+pub use stages::{featurize_row, prepare_row};
 use stages::{compute_chunks, read_chunks};
 use topk::TopK;
 use writer::WriterState;

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::chem::Molecule;
 use crate::data::{DataError, LibraryReader, LibraryRow, MoleculeText};
+use crate::model::scorer::score_in_batches;
 use crate::model::{InputSpec, MoleculeInput, Scorer};
 
 /// Reader stage: streams rows from `skip_to` on, keeps this shard's, sends chunks.
@@ -89,18 +90,45 @@ pub(super) fn compute_chunks(
     }
 }
 
-/// Parses a row's molecule (of at most `max_heavy_atoms` heavy atoms) and builds the model
-/// input; the SMILES to report beside it. A row that fails gives `(reason category, message)`.
+/// Parses a row's molecule (of at most `max_heavy_atoms` heavy atoms) and builds the input
+/// `spec` describes; the SMILES to report beside it. A row that fails gives
+/// `(reason category, message)`.
 pub fn featurize_row(
     spec: &InputSpec,
     row: &LibraryRow,
     max_heavy_atoms: usize,
 ) -> Result<(MoleculeInput, String), (String, String)> {
+    let (mol, smiles) = parse_row(row, max_heavy_atoms)?;
+    let input = spec
+        .prepare(&mol, None)
+        .map_err(|e| (input_category(&e).to_string(), e.to_string()))?;
+    Ok((input, smiles))
+}
+
+/// [`featurize_row`] through the scorer's own preparation ([`Scorer::prepare`]), which may
+/// use the row's id (a fusion model's measured signatures).
+pub fn prepare_row(
+    scorer: &dyn Scorer,
+    row: &LibraryRow,
+    max_heavy_atoms: usize,
+) -> Result<(MoleculeInput, String), (String, String)> {
+    let (mol, smiles) = parse_row(row, max_heavy_atoms)?;
+    let input = scorer
+        .prepare(&mol, &row.id)
+        .map_err(|e| (input_category(&e).to_string(), e.to_string()))?;
+    Ok((input, smiles))
+}
+
+/// The row's molecule and the SMILES to report (canonical SMILES for molfiles).
+fn parse_row(
+    row: &LibraryRow,
+    max_heavy_atoms: usize,
+) -> Result<(Molecule, String), (String, String)> {
     if let Some(e) = &row.error {
         return Err(("unreadable row".into(), e.clone()));
     }
     let chem = |e: crate::chem::ChemError| (e.category().to_string(), e.to_string());
-    let (mol, smiles) = match &row.molecule {
+    Ok(match &row.molecule {
         MoleculeText::Smiles(s) => (
             Molecule::from_smiles_limited(s, max_heavy_atoms).map_err(chem)?,
             s.clone(),
@@ -110,11 +138,7 @@ pub fn featurize_row(
             let smiles = mol.canonical_smiles().map_err(chem)?;
             (mol, smiles)
         }
-    };
-    let input = spec
-        .prepare(&mol, None)
-        .map_err(|e| (input_category(&e).to_string(), e.to_string()))?;
-    Ok((input, smiles))
+    })
 }
 
 /// Scores one chunk: parallel featurization, then the ensemble's forward passes.
@@ -126,11 +150,10 @@ fn score_chunk(
     stages: &mut StageSeconds,
 ) -> Result<ScoredChunk, ScreenError> {
     let t0 = Instant::now();
-    let spec = scorer.input_spec();
     let features: Vec<_> = chunk
         .rows
         .par_iter()
-        .map(|row| featurize_row(&spec, row, options.max_heavy_atoms))
+        .map(|row| prepare_row(scorer, row, options.max_heavy_atoms))
         .collect();
     stages.featurize += t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -187,30 +210,4 @@ fn input_category(e: &crate::model::InputError) -> &'static str {
         crate::model::InputError::Chem(c) => c.category(),
         _ => "input does not fit the model",
     }
-}
-
-/// Scores prepared inputs in batches of `batch_size`, side by side on rayon's threads (small
-/// batches stay in cache, and no thread waits at the barriers of a parallel matrix product).
-pub fn score_in_batches(
-    scorer: &dyn Scorer,
-    inputs: &[&MoleculeInput],
-    batch_size: usize,
-    device: &Device,
-) -> Result<crate::model::Scores, crate::model::ScoreError> {
-    let parts: Vec<crate::model::Scores> = inputs
-        .par_chunks(batch_size.max(1))
-        .map(|batch| scorer.score(batch, device))
-        .collect::<Result<_, _>>()?;
-    let mut all = crate::model::Scores {
-        n: inputs.len(),
-        values: Vec::new(),
-        spread: scorer.has_spread().then(Vec::new),
-    };
-    for part in parts {
-        all.values.extend(part.values);
-        if let (Some(total), Some(spread)) = (&mut all.spread, part.spread) {
-            total.extend(spread);
-        }
-    }
-    Ok(all)
 }

@@ -1,8 +1,11 @@
 //! Training: masked multitask losses, metrics, the learning-rate schedule, the training loop,
-//! the train/evaluate jobs the CLI runs, and resume checkpoints of interrupted training.
+//! the train/evaluate jobs the CLI runs, their error type, and resume checkpoints of interrupted
+//! training.
 
 pub mod encoder_job;
+pub mod fusion_job;
 pub mod ensemble;
+pub mod error;
 pub mod indication_job;
 pub mod indication_neighbors;
 pub mod job;
@@ -13,5 +16,4 @@ pub mod resume;
 pub mod schedule;
 pub mod signature_cv;
 pub mod signature_job;
-pub mod signature_predictor;
 pub mod trainer;
