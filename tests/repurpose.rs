@@ -368,6 +368,7 @@ fn indication_models_train_on_structure_signature_and_both() {
         &[0],
         &options,
         &ModelConfig::defaults(ModelKind::Dmpnn, 0),
+        &Device::flex(),
         &mut |_, _, _| {},
     )
     .unwrap();
@@ -400,15 +401,15 @@ fn indication_models_train_on_structure_signature_and_both() {
         &[0],
         &options,
         &ModelConfig::defaults(ModelKind::FfnMorgan, 0),
+        &Device::flex(),
         &mut |_, _, _| {},
     )
     .unwrap();
     assert_eq!(more.len(), 4);
     assert_eq!(more[3].modality, Modality::FusedPredicted);
     for r in results.iter().chain(&more) {
-        if let Some(auc) = r.roc_auc {
-            assert!((0.0..=1.0).contains(&auc));
-        }
+        // An AUC is reported exactly when some disease has both classes in the test set.
+        assert_eq!(r.roc_auc.is_some(), r.diseases_scored > 0, "{r:?}");
     }
 }
 
