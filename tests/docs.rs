@@ -203,7 +203,9 @@ impl Runner {
             ["cat", file] => (usize::MAX, file),
             ["head", file] => (10, file),
             ["head", "-n", n, file] => (n.parse().unwrap(), file),
-            ["head", n, file] if n.starts_with('-') => (n[1..].parse().unwrap(), file),
+            ["head", n, file] if n.starts_with('-') => {
+                (n.trim_start_matches('-').parse().unwrap(), file)
+            }
             _ => panic!("unsupported: {}", words.join(" ")),
         };
         let path = PathBuf::from(self.follow(file));
