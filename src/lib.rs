@@ -33,6 +33,7 @@ pub mod chem;
 #[doc(hidden)]
 pub mod cli;
 pub mod data;
+pub mod eval;
 pub mod expr;
 pub mod indications;
 pub mod kernel;
