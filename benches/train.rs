@@ -118,6 +118,7 @@ fn main() {
         let options = TableOptions {
             smiles_column: Some("smiles".into()),
             target_columns: Some(targets.iter().map(|t| t.to_string()).collect()),
+            ..TableOptions::default()
         };
         let table = MoleculeTable::read(&path, &options).expect("a readable dataset");
         let n = table.len() as f64;
@@ -169,6 +170,7 @@ fn main() {
                 &none,
                 &options,
                 String::new(),
+                &Device::flex(),
                 &mut |_| {},
             )
             .expect("training runs")

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use moltx::api::Device;
 use moltx::data::{MoleculeTable, TableOptions};
 use moltx::model::{ModelConfig, ModelKind};
 use moltx::train::job::{SplitPlan, TrainJob, run_train};
@@ -44,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         out: out.clone(),
     };
-    let report = run_train(&table, &job, &mut |_, _| {})?;
+    let report = run_train(&table, &job, &Device::flex(), &mut |_, _| {})?;
     println!("trained on {} molecules → {}", table.len(), out.display());
     println!("{}", serde_json::to_string_pretty(&report.test)?);
     Ok(())

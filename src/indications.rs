@@ -23,6 +23,7 @@ use crate::model::neighbors::NeighborSearch;
 use crate::model::{InputSpec, MoleculeInput, Scorer, StructureInput};
 use crate::screen::{featurize_row, score_in_batches};
 use crate::train::encoder_job::values_in;
+use crate::train::error::JobError;
 use crate::train::indication_job::{SignatureSide, read_indications};
 use crate::train::indication_neighbors::{IndicationNeighbors, fuse};
 use crate::train::signature_job::{morgan_fingerprints, read_profiled_data};
@@ -129,17 +130,18 @@ pub fn load_references(
     data: &Path,
     min_drugs: usize,
     search: &NeighborSearch,
-) -> anyhow::Result<IndicationReferences> {
+) -> Result<IndicationReferences, JobError> {
     let profiled = read_profiled_data(data)?;
     let labels = read_indications(
         &data.join("repurposing/indications.tsv"),
         &profiled,
         min_drugs,
     )?;
-    anyhow::ensure!(
-        !labels.diseases.is_empty(),
-        "no disease has {min_drugs} or more profiled disease-modifying drugs"
-    );
+    if labels.diseases.is_empty() {
+        return Err(JobError::Invalid(format!(
+            "no disease has {min_drugs} or more profiled disease-modifying drugs"
+        )));
+    }
     let side = SignatureSide::raw_genes(&profiled);
     let rows: Vec<&[f32]> = side.measured.iter().map(Vec::as_slice).collect();
     let model = IndicationNeighbors::new(
@@ -175,16 +177,17 @@ pub struct SignatureSources<'a> {
 }
 
 /// Streams a library and predicts every compound's indication scores; `each` receives every
-/// chunk's results in input order.
-pub fn predict_library_indications(
+/// chunk's results in input order. The library's errors arrive as `E` (through
+/// [`JobError`]), with those of `each`.
+pub fn predict_library_indications<E: From<JobError>>(
     references: &IndicationReferences,
     library: &Path,
     options: &LibraryOptions,
     sources: SignatureSources,
     chunk_size: usize,
     max_heavy_atoms: usize,
-    each: &mut dyn FnMut(Vec<IndicationPrediction>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    each: &mut dyn FnMut(Vec<IndicationPrediction>) -> Result<(), E>,
+) -> Result<(), E> {
     let neighbors = references.model.config();
     let spec = InputSpec::morgan(neighbors.radius, neighbors.bits);
     let predictor = match sources.predictor {
@@ -192,17 +195,17 @@ pub fn predict_library_indications(
             p,
             device,
             p.input_spec(),
-            GeneSpace::new(p.tasks().to_vec())?,
+            job(GeneSpace::new(p.tasks().to_vec()))?,
         )),
         None => None,
     };
     let ref_genes = references.genes.ids();
-    let mut reader = LibraryReader::open(library, options)?;
+    let mut reader = job(LibraryReader::open(library, options))?;
     loop {
-        let chunk: Vec<LibraryRow> = reader
+        let chunk: Vec<LibraryRow> = job(reader
             .by_ref()
             .take(chunk_size.max(1))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>())?;
         if chunk.is_empty() {
             return Ok(());
         }
@@ -252,7 +255,7 @@ pub fn predict_library_indications(
                 .collect();
             let refs: Vec<_> = ok.iter().map(|(_, input)| *input).collect();
             if !refs.is_empty() {
-                let values = score_in_batches(*p, &refs, 128, device)?.values;
+                let values = job(score_in_batches(*p, &refs, 128, device))?.values;
                 let g = genes.len();
                 for (k, (i, _)) in ok.iter().enumerate() {
                     signatures[*i] = Some((
@@ -319,4 +322,9 @@ pub fn predict_library_indications(
             .collect();
         each(results)?;
     }
+}
+
+/// A lower layer's result with its error as a [`JobError`].
+fn job<T>(result: Result<T, impl Into<JobError>>) -> Result<T, JobError> {
+    result.map_err(Into::into)
 }

@@ -11,14 +11,28 @@ use std::path::Path;
 use burn::tensor::Device;
 use rayon::prelude::*;
 
-use crate::data::{LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
+use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
 use crate::expr::query::{QueryInput, align_query};
 use crate::expr::{
-    AlignedQuery, GeneSpace, GeneTable, RankedReferences, Score, ScoreParams, SignatureMatrix,
-    score_references,
+    AlignedQuery, ExprError, GeneSpace, GeneTable, RankedReferences, Score, ScoreParams,
+    SignatureMatrix, score_references,
 };
-use crate::model::{MoleculeInput, Scorer};
+use crate::model::{MoleculeInput, ScoreError, Scorer};
 use crate::screen::{featurize_row, score_in_batches};
+
+/// Why a ranking failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepurposeError {
+    /// The disease signature, the gene spaces or the connectivity scores failed.
+    #[error(transparent)]
+    Expr(#[from] ExprError),
+    /// The library could not be read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The structure → signature model could not score a batch.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+}
 
 /// Which signature a candidate's score rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +107,7 @@ fn aligned(
     genes: &GeneSpace,
     table: Option<&GeneTable>,
     n_genes: usize,
-) -> anyhow::Result<AlignedQuery> {
+) -> Result<AlignedQuery, RepurposeError> {
     Ok(align_query(disease, genes, table, n_genes)?)
 }
 
@@ -103,7 +117,7 @@ pub fn rank_measured(
     measured: &SignatureMatrix,
     table: Option<&GeneTable>,
     options: &RepurposeOptions,
-) -> anyhow::Result<Vec<Candidate>> {
+) -> Result<Vec<Candidate>, RepurposeError> {
     let query = aligned(disease, &measured.genes, table, options.n_genes)?;
     let refs = RankedReferences::from_matrix(measured)?;
     let scores = score_references(&query, &refs, options.score, &options.params)?;
@@ -123,24 +137,25 @@ pub fn rank_measured(
 
 /// Streams a library through a structure → signature model and scores each predicted
 /// signature against the disease; `each` receives every chunk's candidates in input order.
-pub fn rank_library(
+/// The ranking's errors arrive as `E` (through [`RepurposeError`]), with those of `each`.
+pub fn rank_library<E: From<RepurposeError>>(
     disease: &QueryInput,
     library: &Path,
     model: &dyn Scorer,
     table: Option<&GeneTable>,
     options: &RepurposeOptions,
     device: &Device,
-    each: &mut dyn FnMut(Vec<Candidate>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    each: &mut dyn FnMut(Vec<Candidate>) -> Result<(), E>,
+) -> Result<(), E> {
     let spec = model.input_spec();
-    let genes = GeneSpace::new(model.tasks().to_vec())?;
+    let genes = own(GeneSpace::new(model.tasks().to_vec()))?;
     let query = aligned(disease, &genes, table, options.n_genes)?;
-    let mut reader = LibraryReader::open(library, &options.library)?;
+    let mut reader = own(LibraryReader::open(library, &options.library))?;
     loop {
-        let chunk: Vec<LibraryRow> = reader
+        let chunk: Vec<LibraryRow> = own(reader
             .by_ref()
             .take(options.chunk_size.max(1))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>())?;
         if chunk.is_empty() {
             return Ok(());
         }
@@ -152,13 +167,18 @@ pub fn rank_library(
             .iter()
             .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
             .collect();
-        let mean = score_in_batches(model, &ok, options.batch_size, device)?.values;
+        let mean = own(score_in_batches(model, &ok, options.batch_size, device))?.values;
         let values: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
         let scores = if ok.is_empty() {
             Vec::new()
         } else {
-            let refs = RankedReferences::from_values(genes.len(), values)?;
-            score_references(&query, &refs, options.score, &options.params)?
+            let refs = own(RankedReferences::from_values(genes.len(), values))?;
+            own(score_references(
+                &query,
+                &refs,
+                options.score,
+                &options.params,
+            ))?
         };
         let mut k = 0;
         let candidates = chunk
@@ -197,6 +217,11 @@ pub fn rank_library(
             .collect();
         each(candidates)?;
     }
+}
+
+/// A lower layer's result with its error as a [`RepurposeError`].
+fn own<T>(result: Result<T, impl Into<RepurposeError>>) -> Result<T, RepurposeError> {
+    result.map_err(Into::into)
 }
 
 /// Sorts candidates best (most reversing) first; unscored ones last, in input order.

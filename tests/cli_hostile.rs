@@ -141,7 +141,7 @@ fn huge_molecules_are_error_rows_and_never_parsed() {
     let mut reader = csv::Reader::from_path(&preds).unwrap();
     let errors: Vec<String> = reader
         .records()
-        .map(|r| r.unwrap().iter().last().unwrap().to_string())
+        .map(|r| r.unwrap().iter().next_back().unwrap().to_string())
         .collect();
     assert_eq!(
         errors,

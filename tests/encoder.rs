@@ -49,7 +49,7 @@ fn encoder(dir: &Path, input: SignatureInput) -> SignatureEncoderFile {
         },
         holdout: 0.0,
     };
-    let (file, report) = fit_encoder(&m, &job, &mut |_, _| {}).unwrap();
+    let (file, report) = fit_encoder(&m, &job, &Device::flex(), &mut |_, _| {}).unwrap();
     assert!(
         report.loss_last < report.loss_first,
         "loss {} → {}",
@@ -192,6 +192,7 @@ fn feature_encoder_models_round_trip_and_start_from_given_weights() {
         &data,
         &options,
         "h".into(),
+        &Device::flex(),
         &mut |_| {},
     )
     .unwrap();
@@ -223,6 +224,7 @@ fn feature_encoder_models_round_trip_and_start_from_given_weights() {
             &data,
             &start,
             "h".into(),
+            &Device::flex(),
             &mut |_| {},
         )
     };

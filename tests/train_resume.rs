@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use burn::tensor::Device;
 use moltx::data::{MoleculeTable, TableOptions};
 use moltx::model::{ModelConfig, ModelKind};
 use moltx::train::job::{SplitPlan, TrainJob, run_train};
@@ -106,7 +107,7 @@ fn moved(job: &TrainJob, out: &Path) -> TrainJob {
 fn straight_then_resumed(table: &MoleculeTable, job: &TrainJob, member: usize, epoch: usize) {
     let crashed = job.out.with_extension("crashed");
     let mut seen = Vec::new();
-    run_train(table, job, &mut |m, r| {
+    run_train(table, job, &Device::flex(), &mut |m, r| {
         seen.push((m, r.epoch, r.train_loss.to_bits()));
         if (m, r.epoch) == (member, epoch) {
             copy_dir(&job.out, &crashed);
@@ -119,7 +120,7 @@ fn straight_then_resumed(table: &MoleculeTable, job: &TrainJob, member: usize, e
     assert!(!status.complete);
     let mut replayed = Vec::new();
     let resumed = moved(job, &crashed);
-    run_train(table, &resumed, &mut |m, r| {
+    run_train(table, &resumed, &Device::flex(), &mut |m, r| {
         replayed.push((m, r.epoch, r.train_loss.to_bits()))
     })
     .unwrap();
@@ -150,7 +151,7 @@ fn library_resume_is_byte_identical() {
     let mut longer = moved(&pair, &out);
     longer.options.epochs = 4;
     longer.options.data_parallel = 1;
-    let err = run_train(&table, &longer, &mut |_, _| {}).unwrap_err();
+    let err = run_train(&table, &longer, &Device::flex(), &mut |_, _| {}).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("epochs: 3 then, 4 now"), "{message}");
     assert!(
@@ -160,7 +161,7 @@ fn library_resume_is_byte_identical() {
     assert!(message.contains("model_0.state"), "{message}");
     assert_eq!(std::fs::read(out.join("epochs.csv")).unwrap(), before);
     // Resuming a finished run loads its models and rewrites the same reports.
-    run_train(&table, &moved(&pair, &out), &mut |_, _| {}).unwrap();
+    run_train(&table, &moved(&pair, &out), &Device::flex(), &mut |_, _| {}).unwrap();
     assert_same_run(&pair.out, &out, 2);
 }
 

@@ -154,6 +154,7 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
             &seeds,
             &options,
             &network,
+            &Device::flex(),
             &mut |s, m, r| {
                 bar.set_message(format!("seed {s} {m:?} epoch {}", r.epoch));
                 bar.inc(1);

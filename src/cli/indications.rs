@@ -89,7 +89,7 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
         header.join("\t")
     )?;
     let (mut counts, mut failed, mut known) = ([0usize; 3], 0usize, 0usize);
-    predict_library_indications(
+    predict_library_indications::<anyhow::Error>(
         &references,
         &args.library,
         &LibraryOptions {

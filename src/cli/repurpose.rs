@@ -96,7 +96,7 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
         let device = Device::flex();
         let predictor = load_scorer(model, &device)?;
         let top = args.top;
-        rank_library(
+        rank_library::<anyhow::Error>(
             &disease,
             library,
             predictor.as_ref(),

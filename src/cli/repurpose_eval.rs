@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train_signatures::NeighborArgs;
@@ -106,13 +107,15 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            let cv = cross_validated_signatures(&data, &job, args.folds, &mut |fold, r| {
-                bar.set_message(format!(
-                    "fold {fold} epoch {} loss {:.4}",
-                    r.epoch, r.train_loss
-                ));
-                bar.inc(1);
-            })?;
+            let device = Device::flex();
+            let cv =
+                cross_validated_signatures(&data, &job, args.folds, &device, &mut |fold, r| {
+                    bar.set_message(format!(
+                        "fold {fold} epoch {} loss {:.4}",
+                        r.epoch, r.train_loss
+                    ));
+                    bar.inc(1);
+                })?;
             bar.finish_and_clear();
             cv
         }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::MoleculeTable;
@@ -173,7 +174,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = run_train(&table, &job, &mut |member, r| {
+    let report = run_train(&table, &job, &Device::flex(), &mut |member, r| {
         let val = r.val_metric.map_or("-".to_string(), |v| format!("{v:.4}"));
         bar.set_message(format!(
             "model {member} epoch {} loss {:.4} val {val} {:.0} mol/s",

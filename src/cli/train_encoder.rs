@@ -144,7 +144,8 @@ pub fn run(args: &TrainEncoderArgs) -> anyhow::Result<()> {
         },
         holdout: args.holdout,
     };
-    let (encoder, report) = fit_encoder(&m, &job, &mut |_, _| {})?;
+    let device = Device::flex();
+    let (encoder, report) = fit_encoder(&m, &job, &device, &mut |_, _| {})?;
     println!(
         "{} signatures × {} inputs ({:?}); trained on {}, held out {}: reconstruction MSE \
          {:.4} (mean-signature baseline {:.4}); training loss {:.4} → {:.4}",
@@ -163,7 +164,6 @@ pub fn run(args: &TrainEncoderArgs) -> anyhow::Result<()> {
         println!("wrote encoder {}", path.display());
     }
     if let Some(out) = &args.out {
-        let device = Device::flex();
         let rows: Vec<Vec<f32>> = (0..m.n_signatures())
             .map(|s| {
                 encoder.inputs(&values_in(

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train::SplitKind;
@@ -174,7 +175,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg} [{elapsed_precise}]")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = run_signature_job(&data, &job, &mut |what, r| {
+    let report = run_signature_job(&data, &job, &Device::flex(), &mut |what, r| {
         bar.set_message(format!("{what} epoch {} loss {:.4}", r.epoch, r.train_loss));
         bar.inc(1);
     })?;

@@ -2,7 +2,8 @@
 //! (optionally `.gz`) and Parquet. They yield [`LibraryRow`]s one at a time with their 0-based
 //! row number, so memory does not grow with the file. A row that cannot be read (a malformed
 //! CSV row, bytes that are not UTF-8, a null SMILES cell) is still yielded, carrying the reason
-//! in [`LibraryRow::error`]; only I/O failures end the stream.
+//! in [`LibraryRow::error`]; only I/O failures (and, in Parquet, undecodable pages) end the
+//! stream: the `Err` is yielded once and the reader then returns `None`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -106,6 +107,9 @@ pub struct LibraryReader {
     rows: Box<dyn Iterator<Item = Result<LibraryRow, DataError>> + Send>,
     progress: ReadProgress,
     path: PathBuf,
+    /// Set once an error was yielded: the stream is over (a failing decoder would otherwise
+    /// return the same error forever).
+    ended: bool,
 }
 
 impl std::fmt::Debug for LibraryReader {
@@ -174,6 +178,7 @@ impl LibraryReader {
             rows,
             progress,
             path: path.to_path_buf(),
+            ended: false,
         })
     }
 
@@ -192,9 +197,16 @@ impl Iterator for LibraryReader {
     type Item = Result<LibraryRow, DataError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.rows.next()
+        if self.ended {
+            return None;
+        }
+        let item = self.rows.next();
+        self.ended = matches!(item, None | Some(Err(_)));
+        item
     }
 }
+
+impl std::iter::FusedIterator for LibraryReader {}
 
 /// Decodes bytes as UTF-8, or says where they are not.
 fn utf8(bytes: &[u8]) -> Result<String, String> {
@@ -451,5 +463,34 @@ impl Iterator for SdfRows {
             error: None,
             molecule: MoleculeText::Molblock(record.molblock),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Found by the fuzz campaign (`tests/fuzz.rs`, `library_smi_gz`): a truncated `.gz`
+    /// library returned its decoder's error on every later call, so a reader that skipped
+    /// errors never ended.
+    #[test]
+    fn a_truncated_gz_library_yields_its_rows_then_one_error_then_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.smi.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for i in 0..200 {
+            writeln!(gz, "C{} id{i}", "C".repeat(i % 7)).unwrap();
+        }
+        let bytes = gz.finish().unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 12]).unwrap();
+        let items: Vec<_> = LibraryReader::open(&path, &LibraryOptions::default())
+            .unwrap()
+            .take(10_000)
+            .collect();
+        let errors = items.iter().filter(|r| r.is_err()).count();
+        assert_eq!(errors, 1, "{} items", items.len());
+        assert!(items.last().unwrap().is_err());
+        assert!(items.len() <= 201);
     }
 }

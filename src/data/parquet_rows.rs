@@ -26,9 +26,37 @@ pub(crate) struct ParquetRows {
     consumed: Arc<AtomicU64>,
 }
 
+/// Runs a call into the `parquet` crate, turning a panic into an error: on corrupt files
+/// (an emptied or flipped byte in a page) its decoders panic instead of returning `Err`
+/// (e.g. "Decoder for dict should have been set" in parquet 60.1.0).
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        format!("corrupt Parquet file (the decoder failed: {what})")
+    })
+}
+
 impl ParquetRows {
     /// Opens the file and projects it onto the SMILES and id columns.
     pub(crate) fn open(
+        path: &Path,
+        file: File,
+        options: &LibraryOptions,
+        consumed: Arc<AtomicU64>,
+    ) -> Result<Self, DataError> {
+        let bad = |reason: String| DataError::Malformed {
+            path: path.to_path_buf(),
+            line: 0,
+            reason,
+        };
+        guarded(|| Self::open_unguarded(path, file, options, consumed)).map_err(bad)?
+    }
+
+    fn open_unguarded(
         path: &Path,
         file: File,
         options: &LibraryOptions,
@@ -96,15 +124,18 @@ impl Iterator for ParquetRows {
     type Item = Result<LibraryRow, DataError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let record = match self.rows.next()? {
-            Ok(r) => r,
-            Err(e) => {
-                return Some(Err(DataError::Malformed {
-                    path: self.path.clone(),
-                    line: 0,
-                    reason: format!("row {}: {e}", self.row),
-                }));
-            }
+        let failed = |reason: String| {
+            Some(Err(DataError::Malformed {
+                path: self.path.clone(),
+                line: 0,
+                reason: format!("row {}: {reason}", self.row),
+            }))
+        };
+        let record = match guarded(|| self.rows.next()) {
+            Ok(None) => return None,
+            Ok(Some(Ok(r))) => r,
+            Ok(Some(Err(e))) => return failed(e.to_string()),
+            Err(panicked) => return failed(panicked),
         };
         let mut error = None;
         let smiles = cell_text(&record, &self.smiles_name).unwrap_or_else(|e| {

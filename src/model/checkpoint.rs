@@ -459,7 +459,7 @@ mod tests {
         let bytes = std::fs::read(path).unwrap();
         let (version, header, weights) = unframe(&bytes, MAGIC, READABLE_VERSIONS, path).unwrap();
         let mut json: serde_json::Value = serde_json::from_slice(header).unwrap();
-        let device = Device::flex();
+        let device = Device::default();
         // The fixture itself fits.
         let small = net_size(&serde_json::from_value(json["model"].clone()).unwrap()).unwrap();
         assert!(

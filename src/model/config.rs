@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::descriptors::DescriptorFeatures;
 
 /// Which network maps molecules to predictions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// Directed message passing (chemprop's D-MPNN) on the molecular graph, then a feed-forward head.
@@ -17,7 +18,8 @@ pub enum ModelKind {
 }
 
 /// How atom vectors become one molecule vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Aggregation {
     /// Mean over atoms.
@@ -129,7 +131,8 @@ impl ModelConfig {
 }
 
 /// Whether targets are real values or 0/1 labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskType {
     /// Real-valued targets, mean-squared-error loss.

@@ -148,14 +148,16 @@ pub fn reconstruction_mse(
     f64::from((out - x).powi_scalar(2).mean().into_scalar::<f32>())
 }
 
-/// Trains a denoising autoencoder on row-major `n × input_dim` signatures.
+/// Trains a denoising autoencoder on row-major `n × input_dim` signatures, on
+/// `device.autodiff()`.
 pub fn train_denoising(
     config: &SignatureEncoderConfig,
     values: &[f32],
     options: &DenoisingOptions,
+    device: &Device,
     progress: &mut dyn FnMut(usize, f64),
 ) -> TrainedAutoencoder {
-    let device = Device::flex().autodiff();
+    let device = device.clone().autodiff();
     let d = config.input_dim;
     let n = values.len() / d.max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
@@ -239,15 +241,15 @@ mod tests {
             lr: 3e-3,
             ..DenoisingOptions::default()
         };
-        let trained = train_denoising(&config, &values, &options, &mut |_, _| {});
+        let device = Device::default();
+        let trained = train_denoising(&config, &values, &options, &device, &mut |_, _| {});
         let (first, last) = (trained.losses[0], *trained.losses.last().unwrap());
         assert!(last * 4.0 < first, "loss {first} → {last}");
-        let device = Device::flex();
         let mse = reconstruction_mse(&trained.net, &config, &values, &device);
         let variance =
             values.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / values.len() as f64;
         assert!(mse < 0.2 * variance, "mse {mse} vs variance {variance}");
-        let again = train_denoising(&config, &values, &options, &mut |_, _| {});
+        let again = train_denoising(&config, &values, &options, &device, &mut |_, _| {});
         assert_eq!(trained.losses, again.losses);
         let x = Tensor::<2>::from_data(TensorData::new(values[..g].to_vec(), [1, g]), &device);
         let e = trained

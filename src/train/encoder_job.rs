@@ -3,10 +3,13 @@
 //! train, and judge held-out reconstruction against the mean-signature baseline (which, on
 //! standardized inputs, predicts the training mean of every input).
 
+use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+
+use super::error::{JobError, ensure};
 
 use crate::expr::pathway::SignatureFeaturizer;
 use crate::expr::{GeneSpace, SignatureMatrix};
@@ -65,14 +68,16 @@ pub fn values_in(genes: &[String], space: &GeneSpace, column: &[f64]) -> Vec<f64
         .collect()
 }
 
-/// Fits the encoder on every signature of `m` except the held-out ones.
+/// Fits the encoder on every signature of `m` except the held-out ones, on `device`
+/// (training on `device.autodiff()`).
 pub fn fit_encoder(
     m: &SignatureMatrix,
     job: &EncoderJob,
+    device: &Device,
     progress: &mut dyn FnMut(usize, f64),
-) -> anyhow::Result<(SignatureEncoderFile, EncoderReport)> {
+) -> Result<(SignatureEncoderFile, EncoderReport), JobError> {
     let d = job.featurizer.len();
-    anyhow::ensure!(d > 0, "the featurizer makes no inputs");
+    ensure(d > 0, "the featurizer makes no inputs")?;
     let raw: Vec<Vec<f32>> = (0..m.n_signatures())
         .map(|s| {
             let values = values_in(&job.featurizer.genes, &m.genes, m.column(s));
@@ -83,7 +88,7 @@ pub fn fit_encoder(
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(job.options.seed));
     let n_held = (job.holdout.clamp(0.0, 0.5) * order.len() as f64) as usize;
     let (held, train) = order.split_at(n_held);
-    anyhow::ensure!(!train.is_empty(), "no signatures to train on");
+    ensure(!train.is_empty(), "no signatures to train on")?;
     let mut scaling = DescriptorFeatures {
         generator: SIGNATURE_INPUTS.into(),
         names: job.featurizer.names(),
@@ -105,8 +110,8 @@ pub fn fit_encoder(
         input_dim: d,
         ..job.config.clone()
     };
-    let trained = train_denoising(&config, &train_values, &job.options, progress);
-    let device = burn::tensor::Device::flex();
+    let trained = train_denoising(&config, &train_values, &job.options, device, progress);
+    let device = device.clone().without_autodiff();
     let held_out_mse = reconstruction_mse(&trained.net, &config, &held_values, &device);
     let mut mean = vec![0.0f64; d];
     for row in train_values.chunks(d) {

@@ -17,14 +17,15 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::Context;
 use burn::tensor::Device;
 use serde::Serialize;
 
+use super::error::{JobError, ensure};
 use super::job::{SplitPlan, make_split};
 use super::metrics::{SplitMetrics, TaskType};
 use super::signature_job::{ProfiledCompounds, morgan_fingerprints};
 use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
+use crate::data::DataError;
 use crate::data::reader::csv_reader;
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::ffn::Ffn;
@@ -49,20 +50,36 @@ pub fn read_indications(
     path: &Path,
     profiled: &ProfiledCompounds,
     min_drugs: usize,
-) -> anyhow::Result<IndicationLabels> {
+) -> Result<IndicationLabels, JobError> {
     let mut reader = csv_reader(path)?;
-    let header: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|source| JobError::Csv {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let col = |n: &str| {
         header
             .iter()
             .position(|h| h == n)
-            .with_context(|| format!("{}: no column {n:?}", path.display()))
+            .ok_or_else(|| DataError::MissingColumn {
+                path: path.to_path_buf(),
+                column: n.to_string(),
+                available: header.join(", "),
+            })
     };
     let (disease, drug, category) = (col("disease")?, col("drugbank_id")?, col("category")?);
     let known: HashSet<&str> = profiled.ids.iter().map(String::as_str).collect();
     let mut by_disease: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     for (row, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{}: row {row}", path.display()))?;
+        let record = record.map_err(|source| JobError::CsvRow {
+            path: path.to_path_buf(),
+            row,
+            source,
+        })?;
         let (d, id, c) = (
             record.get(disease).unwrap_or(""),
             record.get(drug).unwrap_or(""),
@@ -242,7 +259,9 @@ fn gather_part<'a>(
 /// Trains and tests every modality for each seed. `network` is the architecture: its `kind`
 /// is the network that reads the structure ([`ModelKind::Dmpnn`] on the molecular graph or
 /// [`ModelKind::FfnMorgan`] on Morgan bits), and its widths, depth, dropout and aggregation
-/// apply to every model (tasks, descriptors and encoder are set here).
+/// apply to every model (tasks, descriptors and encoder are set here). Trains and tests on
+/// `device`.
+#[allow(clippy::too_many_arguments)]
 pub fn run_indication_eval(
     profiled: &ProfiledCompounds,
     labels: &IndicationLabels,
@@ -250,13 +269,14 @@ pub fn run_indication_eval(
     seeds: &[u64],
     options: &TrainOptions,
     network: &ModelConfig,
+    device: &Device,
     progress: &mut dyn FnMut(u64, Modality, &EpochRecord),
-) -> anyhow::Result<Vec<IndicationResult>> {
+) -> Result<Vec<IndicationResult>, JobError> {
     let structure = network.kind;
-    anyhow::ensure!(
+    ensure(
         matches!(structure, ModelKind::Dmpnn | ModelKind::FfnMorgan),
-        "the structure network must be dmpnn or ffn-morgan"
-    );
+        "the structure network must be dmpnn or ffn-morgan",
+    )?;
     let table = &profiled.table;
     let fingerprints = match structure {
         ModelKind::FfnMorgan => {
@@ -271,12 +291,14 @@ pub fn run_indication_eval(
     };
     let t = labels.diseases.len();
     let n = table.len();
-    anyhow::ensure!(
+    ensure(
         signatures.measured.len() == n
             && signatures.predicted.as_ref().is_none_or(|p| p.len() == n),
-        "signature inputs for {} compounds, the table has {n}",
-        signatures.measured.len()
-    );
+        format!(
+            "signature inputs for {} compounds, the table has {n}",
+            signatures.measured.len()
+        ),
+    )?;
     let mut modalities = vec![Modality::Structure, Modality::Signature, Modality::Fused];
     if signatures.predicted.is_some() {
         modalities.push(Modality::FusedPredicted);
@@ -375,11 +397,10 @@ pub fn run_indication_eval(
                 &val.labelled(&mask),
                 &options,
                 format!("indications-seed{seed}"),
+                device,
                 &mut |r| progress(seed, modality, r),
             )?;
-            let pred = trained
-                .checkpoint
-                .predict(&test.inputs, 256, &Device::flex())?;
+            let pred = trained.checkpoint.predict(&test.inputs, 256, device)?;
             let truth: Vec<f64> = test.labels.iter().map(|&v| f64::from(v)).collect();
             let metrics = SplitMetrics::compute(
                 TaskType::Classification,

@@ -14,6 +14,7 @@
 //! nothing is tuned on test compounds. With 10–58 known drugs per disease, these models have
 //! nothing to overfit, where the networks do.
 
+use super::error::{JobError, ensure};
 use super::indication_job::{IndicationLabels, IndicationResult, Method, Modality, SignatureSide};
 use super::job::{SplitPlan, make_split};
 use super::metrics::{SplitMetrics, TaskType};
@@ -66,15 +67,17 @@ impl IndicationNeighbors {
         raw_signatures: &[&[f32]],
         labels: Vec<f32>,
         scaling: DescriptorFeatures,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, JobError> {
         let n = fingerprints.len();
-        anyhow::ensure!(
+        ensure(
             raw_signatures.len() == n && labels.len() == n * diseases.len(),
-            "{n} reference fingerprints, {} signatures and {} labels for {} diseases",
-            raw_signatures.len(),
-            labels.len(),
-            diseases.len()
-        );
+            format!(
+                "{n} reference fingerprints, {} signatures and {} labels for {} diseases",
+                raw_signatures.len(),
+                labels.len(),
+                diseases.len()
+            ),
+        )?;
         let fixed = VoteWeights {
             k: search.config.k.max(1),
             power: search.config.power,
@@ -110,12 +113,12 @@ impl IndicationNeighbors {
         &self,
         grid: &NeighborGrid,
         similarities: impl Fn(usize) -> Vec<f64> + Sync,
-    ) -> anyhow::Result<VoteWeights> {
+    ) -> Result<VoteWeights, JobError> {
         let pairs = grid.pairs();
-        anyhow::ensure!(
+        ensure(
             !pairs.is_empty() && pairs.iter().all(|&(_, p)| p.is_finite()),
-            "the neighbour grid needs at least one k and finite powers: {grid:?}"
-        );
+            format!("the neighbour grid needs at least one k and finite powers: {grid:?}"),
+        )?;
         let (n, t) = (self.fingerprints.len(), self.diseases.len());
         let k_max = pairs.iter().map(|&(k, _)| k).max().unwrap_or(1);
         let hoods: Vec<(Vec<f64>, Vec<usize>)> = (0..n)
@@ -284,7 +287,7 @@ pub fn run_neighbor_indications(
     signatures: &SignatureSide,
     seeds: &[u64],
     search: &NeighborSearch,
-) -> anyhow::Result<Vec<IndicationResult>> {
+) -> Result<Vec<IndicationResult>, JobError> {
     let table = &profiled.table;
     let t = labels.diseases.len();
     let fps = morgan_fingerprints(&table.smiles, &search.config)?;

@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use burn::tensor::Device;
 use serde::Serialize;
 
 use super::ensemble::ensemble_predict;
+pub use super::error::JobError;
+use super::error::ensure;
 use super::metrics::{SplitMetrics, TaskType};
 use super::plots;
 use super::resume::{
@@ -117,9 +117,6 @@ pub struct TrainReport {
     pub plot_problems: Vec<String>,
 }
 
-/// Errors of the train job, with what failed.
-pub type JobError = anyhow::Error;
-
 /// Classification when every label is 0 or 1, else regression.
 pub fn infer_task_type(table: &MoleculeTable) -> TaskType {
     let binary = table
@@ -165,7 +162,7 @@ fn table_scaffolds(table: &MoleculeTable) -> Vec<String> {
 }
 
 /// Makes the split of a table.
-pub fn make_split(table: &MoleculeTable, plan: &SplitPlan, seed: u64) -> anyhow::Result<Split> {
+pub fn make_split(table: &MoleculeTable, plan: &SplitPlan, seed: u64) -> Result<Split, JobError> {
     Ok(match plan {
         SplitPlan::Random(sizes) => random_split(table.len(), *sizes, seed)?,
         SplitPlan::Scaffold(sizes) => scaffold_split(&table_scaffolds(table), *sizes, seed)?,
@@ -181,7 +178,7 @@ pub fn make_split(table: &MoleculeTable, plan: &SplitPlan, seed: u64) -> anyhow:
 pub fn table_inputs(
     table: &MoleculeTable,
     model: &ModelConfig,
-) -> anyhow::Result<Vec<MoleculeInput>> {
+) -> Result<Vec<MoleculeInput>, JobError> {
     let mut inputs: Vec<MoleculeInput> = match model.kind {
         ModelKind::Dmpnn => table
             .graphs
@@ -197,8 +194,8 @@ pub fn table_inputs(
             featurize_all(&plain, &table.smiles)
                 .into_iter()
                 .zip(&table.rows)
-                .map(|(r, row)| r.map_err(|e| anyhow::anyhow!("row {row}: {e}")))
-                .collect::<anyhow::Result<_>>()?
+                .map(|(r, &row)| r.map_err(|source| JobError::Row { row, source }))
+                .collect::<Result<_, _>>()?
         }
     };
     if model.descriptors.is_some() {
@@ -206,12 +203,12 @@ pub fn table_inputs(
             .smiles
             .par_iter()
             .zip(&table.rows)
-            .map(|(s, row)| {
+            .map(|(s, &row)| {
                 Molecule::from_smiles(s)
                     .and_then(|m| raw_descriptors(&m))
-                    .map_err(|e| anyhow::anyhow!("row {row}: descriptors: {e}"))
+                    .map_err(|source| JobError::Descriptors { row, source })
             })
-            .collect::<anyhow::Result<_>>()?;
+            .collect::<Result<_, _>>()?;
         for (input, d) in inputs.iter_mut().zip(raw) {
             input.descriptors = d;
         }
@@ -246,8 +243,9 @@ fn ensemble_metrics(
     p: &Part,
     task_type: TaskType,
     tasks: &[String],
-) -> anyhow::Result<SplitMetrics> {
-    Ok(ensemble_metrics_and_predictions(members, inputs, p, task_type, tasks)?.0)
+    device: &Device,
+) -> Result<SplitMetrics, JobError> {
+    Ok(ensemble_metrics_and_predictions(members, inputs, p, task_type, tasks, device)?.0)
 }
 
 fn ensemble_metrics_and_predictions(
@@ -256,128 +254,35 @@ fn ensemble_metrics_and_predictions(
     p: &Part,
     task_type: TaskType,
     tasks: &[String],
-) -> anyhow::Result<(SplitMetrics, Vec<f64>)> {
-    let (mean, _) = ensemble_predict(members, inputs, 256, &Device::flex())?;
+    device: &Device,
+) -> Result<(SplitMetrics, Vec<f64>), JobError> {
+    let (mean, _) = ensemble_predict(members, inputs, 256, device)?;
     let truth: Vec<f64> = p.targets.iter().map(|&v| f64::from(v)).collect();
     let metrics = SplitMetrics::compute(task_type, tasks, &mean, &truth, &p.mask);
     Ok((metrics, mean))
 }
 
-/// Writes `learning_curve.png` and, per task, `test_parity_<task>.png` (regression) or
-/// `test_roc_<task>.png` (classification) of the ensemble's test predictions. Returns the files
-/// written and, for plots that could not be drawn, why (plots never fail the job).
-fn write_plots(
-    out: &Path,
-    curves: &[Vec<EpochRecord>],
-    task_type: TaskType,
-    tasks: &[String],
-    test: &Part,
-    test_pred: &[f64],
-    test_metrics: &SplitMetrics,
-) -> (Vec<PathBuf>, Vec<String>) {
-    let (mut written, mut problems) = (Vec::new(), Vec::new());
-    let mut record = |path: PathBuf, result: Result<(), plots::PlotError>| match result {
-        Ok(()) => written.push(path),
-        Err(e) => problems.push(e.to_string()),
-    };
-    let losses: Vec<Vec<f64>> = curves
-        .iter()
-        .map(|c| c.iter().map(|r| r.train_loss).collect())
-        .collect();
-    let vals: Vec<Vec<Option<f64>>> = curves
-        .iter()
-        .map(|c| c.iter().map(|r| r.val_metric).collect())
-        .collect();
-    let labels: Vec<String> = (0..curves.len()).map(|i| format!("model {i}")).collect();
-    let series: Vec<plots::Curve<'_>> = (0..curves.len())
-        .map(|i| plots::Curve {
-            label: &labels[i],
-            train_loss: &losses[i],
-            val_metric: &vals[i],
-        })
-        .collect();
-    let metric = match task_type {
-        TaskType::Regression => "val RMSE",
-        TaskType::Classification => "val ROC-AUC",
-    };
-    let path = out.join("learning_curve.png");
-    record(
-        path.clone(),
-        plots::learning_curve_png(&path, &series, metric),
-    );
-    let t = tasks.len();
-    // One plot per task, for up to 24 tasks (not for 978-gene signatures).
-    for (j, task) in tasks.iter().enumerate().take(if t > 24 { 0 } else { t }) {
-        let labelled = (0..test.inputs.len()).filter(|&i| test.mask[i * t + j]);
-        let (truth, pred): (Vec<f64>, Vec<f64>) = labelled
-            .map(|i| (f64::from(test.targets[i * t + j]), test_pred[i * t + j]))
-            .unzip();
-        let safe: String = task
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let value = |m: &str| {
-            test_metrics
-                .per_task
-                .get(task)
-                .and_then(|v| v.get(m))
-                .map_or("n/a".to_string(), |v| format!("{v:.3}"))
-        };
-        let result = match task_type {
-            TaskType::Regression => {
-                let path = out.join(format!("test_parity_{safe}.png"));
-                let title = format!(
-                    "{task} (test, n = {}): RMSE {}, R² {}",
-                    truth.len(),
-                    value("rmse"),
-                    value("r2")
-                );
-                (
-                    path.clone(),
-                    plots::parity_png(&path, &title, &truth, &pred),
-                )
-            }
-            TaskType::Classification => {
-                let path = out.join(format!("test_roc_{safe}.png"));
-                let title = format!(
-                    "{task} (test, n = {}): ROC-AUC {}",
-                    truth.len(),
-                    value("roc_auc")
-                );
-                let labels: Vec<bool> = truth.iter().map(|&v| v >= 0.5).collect();
-                (path.clone(), plots::roc_png(&path, &title, &labels, &pred))
-            }
-        };
-        record(result.0, result.1);
-    }
-    (written, problems)
-}
-
-/// Runs the job; `progress(member, epoch_record)` is called after every epoch.
+/// Runs the job on `device` (training on `device.autodiff()`); `progress(member,
+/// epoch_record)` is called after every epoch.
 pub fn run_train(
     table: &MoleculeTable,
     job: &TrainJob,
+    device: &Device,
     progress: &mut dyn FnMut(usize, &EpochRecord),
-) -> anyhow::Result<TrainReport> {
-    anyhow::ensure!(!table.is_empty(), "no valid molecules to train on");
-    anyhow::ensure!(table.n_tasks() > 0, "no target columns");
-    std::fs::create_dir_all(&job.out).with_context(|| format!("creating {}", job.out.display()))?;
+) -> Result<TrainReport, JobError> {
+    ensure(!table.is_empty(), "no valid molecules to train on")?;
+    ensure(table.n_tasks() > 0, "no target columns")?;
+    std::fs::create_dir_all(&job.out).map_err(JobError::io("creating", &job.out))?;
     // Held until the job returns: a second run into the same folder is refused.
     let _lock = crate::data::OutputLock::acquire(&job.out)?;
     let task_type = job.task_type.unwrap_or_else(|| infer_task_type(table));
     let mut model = job.model.clone();
     model.n_tasks = table.n_tasks();
     let split = make_split(table, &job.split, job.seed)?;
-    anyhow::ensure!(
+    ensure(
         !split.train.is_empty(),
-        "the split leaves no training molecules"
-    );
+        "the split leaves no training molecules",
+    )?;
 
     let inputs = table_inputs(table, &model)?;
     if let Some(features) = &mut model.descriptors {
@@ -394,6 +299,7 @@ pub fn run_train(
         part(table, &split.test),
     );
     let refs = |p: &Part| -> Vec<&MoleculeInput> { p.inputs.iter().map(|&i| &inputs[i]).collect() };
+    let tasks = table.task_names.as_slice();
     let (train_in, val_in, test_in) = (refs(&train), refs(&val), refs(&test));
     let hash = data_hash(table);
 
@@ -461,7 +367,7 @@ pub fn run_train(
         let state = print.as_ref().map(|(s, _)| s);
         // A model an earlier run finished: loaded, not retrained.
         let finished = match &print {
-            Some((s, f)) if s.resume => load_complete(&s.path, f, &file, &Device::flex())?,
+            Some((s, f)) if s.resume => load_complete(&s.path, f, &file, device)?,
             _ => None,
         };
         let (trained, loaded) = match finished {
@@ -479,6 +385,7 @@ pub fn run_train(
                     &options,
                     hash.clone(),
                     state,
+                    device,
                     &mut |r| progress(member, r),
                 )?;
                 (trained, false)
@@ -499,14 +406,15 @@ pub fn run_train(
         let mut checkpoint = trained.checkpoint.clone();
         if !loaded {
             let m1 = [checkpoint.clone()];
-            let val_m = ensemble_metrics(&m1, &val_in, &val, task_type, &table.task_names)?;
-            let test_m = ensemble_metrics(&m1, &test_in, &test, task_type, &table.task_names)?;
+            let val_m = ensemble_metrics(&m1, &val_in, &val, task_type, tasks, device)?;
+            let test_m = ensemble_metrics(&m1, &test_in, &test, task_type, tasks, device)?;
             checkpoint.header.metrics = serde_json::json!({
                 "best_epoch": trained.best_epoch, "val": val_m, "test": test_m
             });
-            let bytes = checkpoint
-                .to_bytes()
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let bytes = checkpoint.to_bytes().map_err(|reason| JobError::Encode {
+                path: file.clone(),
+                reason,
+            })?;
             write_atomic(&file, &bytes)?;
             if let Some((s, f)) = &print {
                 mark_complete(&s.path, f, &trained, &file, &bytes)?;
@@ -517,13 +425,13 @@ pub fn run_train(
         members.push(checkpoint);
     }
     let (test_metrics, test_pred) =
-        ensemble_metrics_and_predictions(&members, &test_in, &test, task_type, &table.task_names)?;
-    let (plots, plot_problems) = write_plots(
+        ensemble_metrics_and_predictions(&members, &test_in, &test, task_type, tasks, device)?;
+    let (plots, plot_problems) = plots::write_train_plots(
         &job.out,
         &curves,
         task_type,
-        &table.task_names,
-        &test,
+        tasks,
+        (&test.targets, &test.mask),
         &test_pred,
         &test_metrics,
     );
@@ -535,7 +443,7 @@ pub fn run_train(
             val: split.val.len(),
             test: split.test.len(),
         },
-        val: ensemble_metrics(&members, &val_in, &val, task_type, &table.task_names)?,
+        val: ensemble_metrics(&members, &val_in, &val, task_type, tasks, device)?,
         test: test_metrics,
         best_epoch: best_epochs[0],
         best_epochs,
@@ -558,15 +466,14 @@ pub fn run_train(
 type Checkpointed = (ResumeFile, Fingerprint);
 
 /// The checkpoint folder of a job, created; old checkpoints are removed unless resuming.
-fn prepare_checkpoints(options: &TrainOptions) -> anyhow::Result<Option<PathBuf>> {
+fn prepare_checkpoints(options: &TrainOptions) -> Result<Option<PathBuf>, JobError> {
     let Some(dir) = &options.checkpoint_dir else {
         return Ok(None);
     };
-    let context = |what: &str| format!("{what} {}", dir.display());
     if !options.resume && dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| context("removing"))?;
+        std::fs::remove_dir_all(dir).map_err(JobError::io("removing", dir))?;
     }
-    std::fs::create_dir_all(dir).with_context(|| context("creating"))?;
+    std::fs::create_dir_all(dir).map_err(JobError::io("creating", dir))?;
     Ok(Some(dir.clone()))
 }
 
@@ -578,9 +485,14 @@ fn split_hash(split: &Split) -> String {
     fnv_hex([&a[..], b"|", &b[..], b"|", &c[..]])
 }
 
-fn write_split_csv(path: &Path, table: &MoleculeTable, split: &Split) -> anyhow::Result<()> {
+fn write_split_csv(path: &Path, table: &MoleculeTable, split: &Split) -> Result<(), JobError> {
+    let csv_error = |source| JobError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["index", "smiles", "split"])?;
+    w.write_record(["index", "smiles", "split"])
+        .map_err(csv_error)?;
     let parts = split.part_of(table.len());
     for (i, part) in parts.iter().enumerate() {
         if let Some(p) = part {
@@ -588,12 +500,13 @@ fn write_split_csv(path: &Path, table: &MoleculeTable, split: &Split) -> anyhow:
                 table.rows[i].to_string().as_str(),
                 table.smiles[i].as_str(),
                 p,
-            ])?;
+            ])
+            .map_err(csv_error)?;
         }
     }
     let bytes = w
         .into_inner()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        .map_err(|e| JobError::io("writing", path)(e.into_error()))?;
     write_atomic(path, &bytes)?;
     Ok(())
 }

@@ -108,7 +108,7 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     fn t(values: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+        Tensor::from_data(TensorData::new(values, shape), &Device::default())
     }
 
     #[test]

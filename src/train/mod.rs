@@ -3,9 +3,9 @@
 //! training.
 
 pub mod encoder_job;
-pub mod fusion_job;
 pub mod ensemble;
 pub mod error;
+pub mod fusion_job;
 pub mod indication_job;
 pub mod indication_neighbors;
 pub mod job;

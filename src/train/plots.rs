@@ -9,6 +9,9 @@ use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::{fs::File, io, io::BufWriter, ops::Range, sync::OnceLock};
 
+use super::metrics::{SplitMetrics, TaskType};
+use super::trainer::EpochRecord;
+
 const W: u32 = 800;
 const H: u32 = 600;
 const FONT: &str = "sans-serif";
@@ -330,6 +333,97 @@ pub fn roc_png(path: &Path, title: &str, labels: &[bool], scores: &[f64]) -> Res
         chart.draw_series(LineSeries::new(pts, BLUE.stroke_width(2)))?;
         Ok(())
     })
+}
+
+/// Writes `learning_curve.png` and, per task, `test_parity_<task>.png` (regression) or
+/// `test_roc_<task>.png` (classification) of the ensemble's test predictions (row-major
+/// `test × tasks` targets, mask and predictions). Returns the files written and, for plots
+/// that could not be drawn, why (plots never fail the job).
+pub(crate) fn write_train_plots(
+    out: &Path,
+    curves: &[Vec<EpochRecord>],
+    task_type: TaskType,
+    tasks: &[String],
+    (test_targets, test_mask): (&[f32], &[bool]),
+    test_pred: &[f64],
+    test_metrics: &SplitMetrics,
+) -> (Vec<PathBuf>, Vec<String>) {
+    let (mut written, mut problems) = (Vec::new(), Vec::new());
+    let mut record = |path: PathBuf, result: Result<(), PlotError>| match result {
+        Ok(()) => written.push(path),
+        Err(e) => problems.push(e.to_string()),
+    };
+    let losses: Vec<Vec<f64>> = curves
+        .iter()
+        .map(|c| c.iter().map(|r| r.train_loss).collect())
+        .collect();
+    let vals: Vec<Vec<Option<f64>>> = curves
+        .iter()
+        .map(|c| c.iter().map(|r| r.val_metric).collect())
+        .collect();
+    let labels: Vec<String> = (0..curves.len()).map(|i| format!("model {i}")).collect();
+    let series: Vec<Curve<'_>> = (0..curves.len())
+        .map(|i| Curve {
+            label: &labels[i],
+            train_loss: &losses[i],
+            val_metric: &vals[i],
+        })
+        .collect();
+    let metric = match task_type {
+        TaskType::Regression => "val RMSE",
+        TaskType::Classification => "val ROC-AUC",
+    };
+    let path = out.join("learning_curve.png");
+    record(path.clone(), learning_curve_png(&path, &series, metric));
+    let t = tasks.len();
+    // One plot per task, for up to 24 tasks (not for 978-gene signatures).
+    for (j, task) in tasks.iter().enumerate().take(if t > 24 { 0 } else { t }) {
+        let labelled = (0..test_mask.len() / t).filter(|&i| test_mask[i * t + j]);
+        let (truth, pred): (Vec<f64>, Vec<f64>) = labelled
+            .map(|i| (f64::from(test_targets[i * t + j]), test_pred[i * t + j]))
+            .unzip();
+        let safe: String = task
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let value = |m: &str| {
+            test_metrics
+                .per_task
+                .get(task)
+                .and_then(|v| v.get(m))
+                .map_or("n/a".to_string(), |v| format!("{v:.3}"))
+        };
+        let result = match task_type {
+            TaskType::Regression => {
+                let path = out.join(format!("test_parity_{safe}.png"));
+                let title = format!(
+                    "{task} (test, n = {}): RMSE {}, R² {}",
+                    truth.len(),
+                    value("rmse"),
+                    value("r2")
+                );
+                (path.clone(), parity_png(&path, &title, &truth, &pred))
+            }
+            TaskType::Classification => {
+                let path = out.join(format!("test_roc_{safe}.png"));
+                let title = format!(
+                    "{task} (test, n = {}): ROC-AUC {}",
+                    truth.len(),
+                    value("roc_auc")
+                );
+                let labels: Vec<bool> = truth.iter().map(|&v| v >= 0.5).collect();
+                (path.clone(), roc_png(&path, &title, &labels, &pred))
+            }
+        };
+        record(result.0, result.1);
+    }
+    (written, problems)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use burn::tensor::Device;
 
 use super::ensemble::{ensemble_predict, load_ensemble};
+use super::error::{JobError, ensure};
 use super::job::{SplitPlan, TrainJob, make_split, run_train, table_inputs};
 use super::signature_job::{ProfiledCompounds, fit_neighbors, morgan_fingerprints};
 use super::trainer::EpochRecord;
@@ -25,13 +26,15 @@ pub struct CrossValidatedSignatures {
     pub predicted: SignatureMatrix,
 }
 
-/// Trains one model per scaffold fold (`job.out/fold_<f>`) and predicts each held-out fold.
+/// Trains one model per scaffold fold (`job.out/fold_<f>`) and predicts each held-out fold,
+/// on `device`.
 pub fn cross_validated_signatures(
     data: &ProfiledCompounds,
     job: &TrainJob,
     k: usize,
+    device: &Device,
     progress: &mut dyn FnMut(usize, &EpochRecord),
-) -> anyhow::Result<CrossValidatedSignatures> {
+) -> Result<CrossValidatedSignatures, JobError> {
     let table = &data.table;
     let g = table.n_tasks();
     let mut predicted = vec![f64::NAN; table.len() * g];
@@ -39,12 +42,12 @@ pub fn cross_validated_signatures(
         let mut fold_job = job.clone();
         fold_job.split = SplitPlan::ScaffoldKFold { k, fold };
         fold_job.out = job.out.join(format!("fold_{fold}"));
-        run_train(table, &fold_job, &mut |_, r| progress(fold, r))?;
+        run_train(table, &fold_job, device, &mut |_, r| progress(fold, r))?;
         let split = make_split(table, &fold_job.split, fold_job.seed)?;
         let inputs = table_inputs(table, &fold_job.model)?;
         let test: Vec<&MoleculeInput> = split.test.iter().map(|&i| &inputs[i]).collect();
-        let members = load_ensemble(&fold_job.out, &Device::flex())?;
-        let (mean, _) = ensemble_predict(&members, &test, 64, &Device::flex())?;
+        let members = load_ensemble(&fold_job.out, device)?;
+        let (mean, _) = ensemble_predict(&members, &test, 64, device)?;
         for (t, &i) in split.test.iter().enumerate() {
             predicted[i * g..(i + 1) * g].copy_from_slice(&mean[t * g..(t + 1) * g]);
         }
@@ -59,7 +62,7 @@ pub fn cross_validated_neighbor_signatures(
     search: &NeighborSearch,
     k: usize,
     seed: u64,
-) -> anyhow::Result<CrossValidatedSignatures> {
+) -> Result<CrossValidatedSignatures, JobError> {
     let table = &data.table;
     let g = table.n_tasks();
     let fps = morgan_fingerprints(&table.smiles, &search.config)?;
@@ -81,12 +84,12 @@ pub fn cross_validated_neighbor_signatures(
 fn into_matrices(
     data: &ProfiledCompounds,
     predicted: Vec<f64>,
-) -> anyhow::Result<CrossValidatedSignatures> {
+) -> Result<CrossValidatedSignatures, JobError> {
     let table = &data.table;
-    anyhow::ensure!(
+    ensure(
         predicted.iter().all(|v| v.is_finite()),
-        "some compounds were in no test fold"
-    );
+        "some compounds were in no test fold",
+    )?;
     let genes = Arc::new(GeneSpace::new(table.task_names.clone())?);
     let measured: Vec<f64> = table.targets.iter().map(|&v| f64::from(v)).collect();
     let matrix = |values: Vec<f64>| {

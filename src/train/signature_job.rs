@@ -15,7 +15,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -24,11 +23,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::ensemble::{ensemble_predict, load_ensemble};
+use super::error::JobError;
 use super::job::{TrainJob, make_split, run_train, table_inputs};
 use super::trainer::EpochRecord;
 use crate::chem::{Fingerprint, MolGraph, Molecule};
 use crate::data::reader::csv_reader_with_lines;
-use crate::data::{MoleculeTable, RowFailure};
+use crate::data::{DataError, MoleculeTable, RowFailure};
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::signature::pearson;
 use crate::model::MoleculeInput;
@@ -52,12 +52,19 @@ pub fn read_profiled(
     signatures: &Path,
     structures: &Path,
     id_column: Option<&str>,
-) -> anyhow::Result<ProfiledCompounds> {
-    let sigs = read_signatures(signatures, Layout::Rows)
-        .with_context(|| format!("reading {}", signatures.display()))?;
+) -> Result<ProfiledCompounds, JobError> {
+    let sigs =
+        read_signatures(signatures, Layout::Rows).map_err(|source| JobError::Signatures {
+            path: signatures.to_path_buf(),
+            source,
+        })?;
     let (mut reader, lines) = csv_reader_with_lines(structures)?;
     let header: Vec<String> = reader
-        .headers()?
+        .headers()
+        .map_err(|source| JobError::Csv {
+            path: structures.to_path_buf(),
+            source,
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -65,16 +72,27 @@ pub fn read_profiled(
         Some(c) => header
             .iter()
             .position(|h| h == c)
-            .with_context(|| format!("{}: no column {c:?}", structures.display()))?,
+            .ok_or_else(|| DataError::MissingColumn {
+                path: structures.to_path_buf(),
+                column: c.to_string(),
+                available: header.join(", "),
+            })?,
         None => 0,
     };
     let smiles_idx = header
         .iter()
         .position(|h| h.to_lowercase().contains("smiles"))
-        .with_context(|| format!("{}: no SMILES column", structures.display()))?;
+        .ok_or_else(|| DataError::NoSmilesColumn {
+            path: structures.to_path_buf(),
+            available: header.join(", "),
+        })?;
     let mut by_id = std::collections::HashMap::new();
     for (row, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{}: row {row}", structures.display()))?;
+        let record = record.map_err(|source| JobError::CsvRow {
+            path: structures.to_path_buf(),
+            row,
+            source,
+        })?;
         let smiles = record.get(smiles_idx).unwrap_or("").trim().to_string();
         let line = lines.line_of(record.position());
         if let Some(id) = record.get(id_idx)
@@ -139,7 +157,7 @@ pub fn read_profiled(
 
 /// [`read_profiled`] on a data folder laid out as the shared data:
 /// `expression/consensi-drugbank.tsv.gz` joined with `expression/l1000_drugs.tsv`.
-pub fn read_profiled_data(data: &Path) -> anyhow::Result<ProfiledCompounds> {
+pub fn read_profiled_data(data: &Path) -> Result<ProfiledCompounds, JobError> {
     let expr = data.join("expression");
     read_profiled(
         &expr.join("consensi-drugbank.tsv.gz"),
@@ -274,12 +292,14 @@ pub struct SignatureJob {
     pub top_k: usize,
 }
 
-/// Trains and evaluates the structure → signature models (and baselines) for each seed.
+/// Trains and evaluates the structure → signature models (and baselines) for each seed, on
+/// `device`.
 pub fn run_signature_job(
     data: &ProfiledCompounds,
     job: &SignatureJob,
+    device: &Device,
     progress: &mut dyn FnMut(&str, &EpochRecord),
-) -> anyhow::Result<SignatureReport> {
+) -> Result<SignatureReport, JobError> {
     let table = &data.table;
     let genes = table.n_tasks();
     let fingerprints = match &job.neighbors {
@@ -320,21 +340,21 @@ pub fn run_signature_job(
         let mean_signature = signature_metrics(&mean_pred, &truth, genes, job.top_k);
         let (mut model, mut shuffled_structures) = (None, None);
         if job.network {
-            run_train(table, &train, &mut |_, r| {
+            run_train(table, &train, device, &mut |_, r| {
                 progress(&format!("seed {seed}"), r)
             })?;
             let inputs = table_inputs(table, &train.model)?;
             let test_in: Vec<&MoleculeInput> = split.test.iter().map(|&i| &inputs[i]).collect();
-            let predict = |dir: &Path| -> anyhow::Result<Vec<f64>> {
-                let members = load_ensemble(dir, &Device::flex())?;
-                Ok(ensemble_predict(&members, &test_in, 64, &Device::flex())?.0)
+            let predict = |dir: &Path| -> Result<Vec<f64>, JobError> {
+                let members = load_ensemble(dir, device)?;
+                Ok(ensemble_predict(&members, &test_in, 64, device)?.0)
             };
             model = Some(signature_metrics(&predict(&dir)?, &truth, genes, job.top_k));
             if job.shuffled_baseline {
                 let shuffled = shuffle_training_signatures(table, &split.train, seed);
                 let mut baseline = train.clone();
                 baseline.out = dir.join("shuffled");
-                run_train(&shuffled, &baseline, &mut |_, r| {
+                run_train(&shuffled, &baseline, device, &mut |_, r| {
                     progress(&format!("seed {seed} shuffled"), r)
                 })?;
                 shuffled_structures = Some(signature_metrics(
@@ -354,7 +374,8 @@ pub fn run_signature_job(
                 let shuffled_table = shuffle_training_signatures(table, &references, seed);
                 let shuffled = fit_neighbors(&shuffled_table, &data.ids, fps, &references, search)?;
                 let file = dir.join("neighbors").join("neighbors.moltx");
-                std::fs::create_dir_all(dir.join("neighbors"))?;
+                let folder = dir.join("neighbors");
+                std::fs::create_dir_all(&folder).map_err(JobError::io("creating", &folder))?;
                 fitted.save(&file)?;
                 let metrics = |m: &NeighborModel| {
                     signature_metrics(&m.predict_all(&test_fps), &truth, genes, job.top_k)
@@ -387,11 +408,11 @@ pub fn run_signature_job(
         top_k: job.top_k,
         seeds,
     };
-    std::fs::create_dir_all(&job.train.out)?;
-    std::fs::write(
-        job.train.out.join("signature_metrics.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
+    let out = &job.train.out;
+    std::fs::create_dir_all(out).map_err(JobError::io("creating", out))?;
+    let file = out.join("signature_metrics.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&report)?)
+        .map_err(JobError::io("writing", &file))?;
     Ok(report)
 }
 
@@ -399,13 +420,16 @@ pub fn run_signature_job(
 pub fn morgan_fingerprints(
     smiles: &[String],
     config: &NeighborConfig,
-) -> anyhow::Result<Vec<Fingerprint>> {
+) -> Result<Vec<Fingerprint>, JobError> {
     smiles
         .par_iter()
         .map(|s| {
             Molecule::from_smiles(s)
                 .and_then(|m| m.morgan_fingerprint(config.radius, config.bits))
-                .with_context(|| format!("fingerprint of {s}"))
+                .map_err(|source| JobError::Fingerprint {
+                    smiles: s.clone(),
+                    source,
+                })
         })
         .collect()
 }
@@ -419,7 +443,7 @@ pub fn fit_neighbors(
     fingerprints: &[Fingerprint],
     references: &[usize],
     search: &NeighborSearch,
-) -> anyhow::Result<NeighborModel> {
+) -> Result<NeighborModel, JobError> {
     let g = table.n_tasks();
     NeighborModel::fit_tuned(
         search.config,
@@ -435,7 +459,7 @@ pub fn fit_neighbors(
             .flat_map(|&i| table.targets[i * g..(i + 1) * g].iter().copied())
             .collect(),
     )
-    .map_err(|e| anyhow::anyhow!("fitting the neighbour model: {e}"))
+    .map_err(JobError::Neighbors)
 }
 
 /// A copy of the table whose training entries have their signatures permuted among themselves

@@ -50,7 +50,8 @@ impl Labelled<'_> {
 }
 
 /// Which validation number picks the epoch whose weights are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Selection {
     /// The training loss on the validation set (chemprop's `val_loss`): masked MSE on
     /// standardized targets, or masked BCE.
@@ -169,14 +170,16 @@ pub fn target_scaling(train: &Labelled, n_tasks: usize) -> TargetScaling {
     TargetScaling { mean, sd }
 }
 
-/// Metrics of a network on a labelled split (predictions un-scaled / squashed first).
+/// Metrics of a network on a labelled split (predictions un-scaled / squashed first), run on
+/// `device`.
 pub fn evaluate_net(
     net: &PropertyNet,
     header: &CheckpointHeader,
     data: &Labelled,
     batch_size: usize,
+    device: &Device,
 ) -> Result<SplitMetrics, KernelError> {
-    Ok(evaluate_with_loss(net, header, data, batch_size)?.0)
+    Ok(evaluate_with_loss(net, header, data, batch_size, device)?.0)
 }
 
 /// Metrics and loss (as [`masked_loss_f64`]) of a network on a labelled split.
@@ -185,8 +188,9 @@ fn evaluate_with_loss(
     header: &CheckpointHeader,
     data: &Labelled,
     batch_size: usize,
+    device: &Device,
 ) -> Result<(SplitMetrics, Option<f64>), KernelError> {
-    let device = Device::flex();
+    let device = device.clone().without_autodiff();
     let raw = forward_raw(net, &header.model, data.inputs, batch_size, &device)?;
     let scaling = header
         .target_scaling
@@ -237,7 +241,8 @@ fn selection_score(task_type: TaskType, m: &SplitMetrics) -> Option<f64> {
     Some(if task_type.higher_is_better() { v } else { -v })
 }
 
-/// Trains one model. `progress` is called after every epoch.
+/// Trains one model on `device` (gradients on `device.autodiff()`, validation on the plain
+/// device). `progress` is called after every epoch.
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     model: &ModelConfig,
@@ -247,11 +252,12 @@ pub fn fit(
     val: &Labelled,
     options: &TrainOptions,
     training_data_hash: String,
+    device: &Device,
     progress: &mut dyn FnMut(&EpochRecord),
 ) -> Result<TrainedModel, KernelError> {
     let (hash, no_file) = (training_data_hash, None);
     fit_resumable(
-        model, task_type, tasks, train, val, options, hash, no_file, progress,
+        model, task_type, tasks, train, val, options, hash, no_file, device, progress,
     )
     .map_err(|e| match e {
         TrainError::Kernel(e) => e,
@@ -287,7 +293,8 @@ fn new_net(
 /// written to `checkpoint.path` (atomically), and with `checkpoint.resume` training continues
 /// from that file when it exists (the restored epochs are reported to `progress` first). The
 /// result is the same, bit for bit, as one uninterrupted call with the same settings and
-/// thread count. Resuming with other settings is a [`TrainError::Mismatch`].
+/// thread count. Resuming with other settings is a [`TrainError::Mismatch`]. Runs on `device`
+/// as [`fit`] does.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_resumable(
     model: &ModelConfig,
@@ -298,10 +305,12 @@ pub fn fit_resumable(
     options: &TrainOptions,
     training_data_hash: String,
     checkpoint: Option<&ResumeFile>,
+    device: &Device,
     progress: &mut dyn FnMut(&EpochRecord),
 ) -> Result<TrainedModel, TrainError> {
     let n_tasks = tasks.len();
-    let device = Device::flex().autodiff();
+    let plain_device = device.clone().without_autodiff();
+    let device = plain_device.clone().autodiff();
     // The checkpoint file and the settings it must have been written with.
     let checkpoint = checkpoint.map(|c| {
         let hash = &training_data_hash;
@@ -494,7 +503,7 @@ pub fn fit_resumable(
         let (val_metrics, val_loss) = if val.is_empty() {
             (None, None)
         } else {
-            let (m, l) = evaluate_with_loss(&net, &header, val, 256)?;
+            let (m, l) = evaluate_with_loss(&net, &header, val, 256, &plain_device)?;
             (Some(m), l)
         };
         let val_metric = val_metrics
