@@ -96,7 +96,9 @@ pub fn read_gct(path: &Path) -> Result<SignatureMatrix> {
     };
     next(&mut buf, &mut line, "header line")?;
     let header: Vec<String> = buf.split('\t').map(str::to_string).collect();
-    if header.len() != 1 + n_rmeta + n_cols {
+    // The header holds every column, so after this check `n_rmeta` and `n_cols` are bounded
+    // by the file; `n_rows` is not, and nothing is allocated from it before its rows are read.
+    if Some(header.len()) != n_rmeta.checked_add(n_cols).and_then(|n| n.checked_add(1)) {
         return Err(ExprError::parse(
             path,
             line,
@@ -138,11 +140,12 @@ pub fn read_gct(path: &Path) -> Result<SignatureMatrix> {
             .values
             .push(cells[1 + n_rmeta..].iter().map(|s| s.to_string()).collect());
     }
-    let mut gene_ids = Vec::with_capacity(n_rows);
+    let mut gene_ids = Vec::new();
     let mut seen_genes = HashSet::new();
-    let mut rvalues: Vec<Vec<String>> = vec![Vec::with_capacity(n_rows); n_rmeta];
-    let mut data = vec![0.0; n_rows * n_cols];
-    for r in 0..n_rows {
+    let mut rvalues: Vec<Vec<String>> = vec![Vec::new(); n_rmeta];
+    // Row-major as read; transposed to one signature after another once all rows are in.
+    let mut by_row: Vec<f64> = Vec::new();
+    for _ in 0..n_rows {
         next(&mut buf, &mut line, "data line")?;
         let cells: Vec<&str> = buf.split('\t').collect();
         if cells.len() != width {
@@ -164,9 +167,14 @@ pub fn read_gct(path: &Path) -> Result<SignatureMatrix> {
             v.push(cells[1 + f].to_string());
         }
         for (c, cell) in cells[1 + n_rmeta..].iter().enumerate() {
-            data[c * n_rows + r] = parse_value(cell, path, line, &ids[c])?;
+            by_row.push(parse_value(cell, path, line, &ids[c])?);
         }
         gene_ids.push(gid);
+    }
+    let mut data = vec![0.0; by_row.len()];
+    for (i, v) in by_row.into_iter().enumerate() {
+        let (r, c) = (i / n_cols, i % n_cols);
+        data[c * n_rows + r] = v;
     }
     while next_line(&mut *reader, &mut buf, &mut line, path)?.is_some() {
         if !buf.trim().is_empty() {
@@ -249,4 +257,41 @@ pub fn write_gct(m: &SignatureMatrix, path: &Path, version: GctVersion) -> Resul
         }
     }
     w.flush().map_err(&e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<SignatureMatrix> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gct");
+        std::fs::write(&path, text).unwrap();
+        read_gct(&path)
+    }
+
+    /// Found by the fuzz campaign (`tests/fuzz.rs`, `gct`): the dimensions line was trusted
+    /// for allocation (`n_rows × n_cols` values and per-row capacity up front), so a huge row
+    /// count aborted with a capacity overflow or an out-of-memory allocation, and a huge
+    /// metadata count overflowed `1 + n_rmeta + n_cols`.
+    #[test]
+    fn huge_dimensions_are_an_error_not_an_allocation() {
+        let err = read("#1.2\n99999999999999999\t2\nName\tDescription\tS1\tS2\ng1\td\t1\t2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unexpected end of file"), "{err}");
+        let err = read(&format!("#1.3\n1\t1\t{}\t0\nid\tS1\ng\t1\n", usize::MAX))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("header has 2 fields"), "{err}");
+    }
+
+    #[test]
+    fn values_land_in_signature_order() {
+        let m =
+            read("#1.2\n3\t2\nName\tDescription\tS1\tS2\ng1\ta\t1\t2\ng2\tb\t3\t4\ng3\tc\t5\t6\n")
+                .unwrap();
+        assert_eq!(m.column(0), [1.0, 3.0, 5.0]);
+        assert_eq!(m.column(1), [2.0, 4.0, 6.0]);
+    }
 }

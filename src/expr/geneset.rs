@@ -83,14 +83,12 @@ pub fn read_grp(path: &Path) -> Result<GeneSet> {
 pub fn pair_up_down(sets: &[GeneSet]) -> Vec<GeneQuery> {
     let mut out: Vec<GeneQuery> = Vec::new();
     for s in sets {
-        let lower = s.name.to_lowercase();
-        let (base, up) = if let Some(b) = lower.strip_suffix("_up") {
-            (&s.name[..b.len()], true)
-        } else if let Some(b) = lower
-            .strip_suffix("_dn")
-            .or_else(|| lower.strip_suffix("_down"))
+        let (base, up) = if let Some(b) = strip_suffix_ignore_case(&s.name, "_up") {
+            (b, true)
+        } else if let Some(b) = strip_suffix_ignore_case(&s.name, "_dn")
+            .or_else(|| strip_suffix_ignore_case(&s.name, "_down"))
         {
-            (&s.name[..b.len()], false)
+            (b, false)
         } else {
             (s.name.as_str(), true)
         };
@@ -111,6 +109,15 @@ pub fn pair_up_down(sets: &[GeneSet]) -> Vec<GeneQuery> {
         }
     }
     out
+}
+
+/// `name` without an ASCII `suffix` matched case-insensitively. (Lower-casing the whole name
+/// first and slicing the original at the lower-cased length broke on characters whose
+/// lower case has another UTF-8 length, such as the Kelvin sign.)
+fn strip_suffix_ignore_case<'a>(name: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = name.len().checked_sub(suffix.len())?;
+    let tail = name.get(cut..)?;
+    tail.eq_ignore_ascii_case(suffix).then(|| &name[..cut])
 }
 
 fn column(header: &[&str], names: &[&str]) -> Option<usize> {
@@ -289,5 +296,36 @@ pub fn disease_query(
             .take(n)
             .map(|g| g.id.clone())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(name: &str) -> GeneSet {
+        GeneSet {
+            name: name.into(),
+            description: String::new(),
+            genes: vec![name.into()],
+        }
+    }
+
+    /// Found by the fuzz campaign (`tests/fuzz.rs`, `gmt`): a set named `\u{212a}q_up`
+    /// (Kelvin sign, 3 bytes, lower case `k`, 1 byte) panicked slicing the name inside a
+    /// character; `\u{130}` (İ, 2 bytes, lower case 3 bytes) sliced past the base.
+    #[test]
+    fn up_down_pairing_keeps_non_ascii_names_whole() {
+        let q = pair_up_down(&[
+            set("\u{212a}q_up"),
+            set("\u{212a}q_DN"),
+            set("\u{130}x_Down"),
+        ]);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].name, "\u{212a}q");
+        assert_eq!((q[0].up.len(), q[0].down.len()), (1, 1));
+        assert_eq!(q[1].name, "\u{130}x");
+        assert_eq!(q[1].down, ["\u{130}x_Down"]);
+        assert_eq!(pair_up_down(&[set("up")])[0].name, "up");
     }
 }
