@@ -12,7 +12,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{CheckpointError, frame, read_file, unframe, write_file};
+use super::checkpoint::{
+    CheckpointError, check_network_size, ffn_size, frame, linear_size, read_file, unframe,
+    write_file,
+};
 use super::descriptors::DescriptorFeatures;
 use super::signature::{SignatureAutoencoder, SignatureEncoderConfig};
 use crate::expr::pathway::SignatureFeaturizer;
@@ -119,6 +122,10 @@ impl SignatureEncoderFile {
                 header.scaling.len()
             )));
         }
+        let c = &header.config;
+        let size = ffn_size(c.input_dim, c.hidden, c.layers, c.embedding)
+            .and_then(|e| e.checked_add(linear_size(c.embedding, c.input_dim)?));
+        check_network_size(size, weights, path)?;
         let weights_err = |reason: String| CheckpointError::Weights { path: p(), reason };
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
             .map_err(|e| weights_err(e.to_string()))?;
