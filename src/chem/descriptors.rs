@@ -1,7 +1,7 @@
 //! RDKit's 2D molecular descriptors (`RDKit::Descriptors::Properties`: exact and average
 //! molecular weight, Lipinski donors/acceptors, rotatable bonds, ring and heteroatom counts,
 //! fraction sp3, Labute ASA, TPSA, Crippen logP and MR, chi and kappa shape indices, ...), the
-//! molecule-level features `--features-generators rdkit_2d` appends to learned embeddings.
+//! molecule-level features (generator `rdkit_2d`) appended to learned embeddings.
 
 use std::sync::OnceLock;
 

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::LibraryOptions;
 use crate::model::Scorer;
-use crate::screen::{ScreenOptions, ScreenSummary, Shard, TopKOption, screen};
+use crate::screen::{ScreenError, ScreenOptions, ScreenSummary, Shard, TopKOption, screen};
 
 /// Where the library and the output are, and how to stream them.
 #[derive(Debug, Clone, clap::Args)]
@@ -139,9 +139,25 @@ pub fn run_stream(
                 p.rows_this_run, p.failed_this_run
             ));
         },
-    )?;
+    )
+    .map_err(with_flags)?;
     bar.finish_and_clear();
     Ok(summary)
+}
+
+/// The pipeline's error in this command's terms: the flags that asked for what failed.
+fn with_flags(error: ScreenError) -> anyhow::Error {
+    match error {
+        ScreenError::UnknownTask { task, tasks } => anyhow::anyhow!(
+            "--by {task:?}: the model has no such task (tasks: {})",
+            tasks.join(", ")
+        ),
+        ScreenError::ResumeNeedsCsv => anyhow::anyhow!(
+            "--resume needs CSV/TSV output or --top-k (a Parquet file is only valid once closed)"
+        ),
+        e @ ScreenError::Resume(_) => anyhow::anyhow!("{e}. Drop --resume to start over"),
+        other => other.into(),
+    }
 }
 
 /// Prints the counts of a run: rows read, scored and failed by reason, and the time spent.

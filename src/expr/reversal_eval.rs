@@ -2,9 +2,10 @@
 //! rank the profiled compounds by reversal of each disease signature and
 //! measure how high the disease's known disease-modifying drugs rank.
 //!
-//! Data (`--data` folder, see `data/README.md`): `expression/consensi-drugbank.tsv.gz`
-//! (1,170 consensus L1000 signatures, Entrez gene columns), `diseases/DOID_*.tsv.gz`
-//! (STARGEO signatures), `repurposing/indications.tsv` (PharmacotherapyDB, category `DM`).
+//! Data (a folder laid out as the shared data, see `data/README.md`):
+//! `expression/consensi-drugbank.tsv.gz` (1,170 consensus L1000 signatures, Entrez gene
+//! columns), `diseases/DOID_*.tsv.gz` (STARGEO signatures), `repurposing/indications.tsv`
+//! (PharmacotherapyDB, category `DM`).
 
 use super::connectivity::{Score, ScoreParams, score_references};
 use super::error::{ExprError, Result};

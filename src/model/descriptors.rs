@@ -1,5 +1,5 @@
 //! Molecule-level descriptor features appended to the learned embedding before the head, as
-//! chemprop's `--features-generators` do. Raw RDKit 2D descriptors are standardized with the
+//! chemprop's feature generators do. Raw RDKit 2D descriptors are standardized with the
 //! training set's mean and standard deviation, stored in the model file:
 //! `x̃ = clamp((x − μ) / σ, −10, 10)`, and `x̃ = 0` where `x` is not finite or `σ = 0`.
 

@@ -10,8 +10,8 @@
 //!    progress in a manifest ([`resume`]) so an interrupted run can continue.
 //!
 //! Every input row of the shard yields exactly one output row, in input order; a row that
-//! fails carries the reason in `error`. With `--top-k` only the K best rows are kept (a bounded
-//! heap, [`topk`]) and written, best first, at the end.
+//! fails carries the reason in `error`. With a top-k selection only the K best rows are kept (a
+//! bounded heap, [`topk`]) and written, best first, at the end.
 
 pub mod output;
 pub mod resume;
@@ -28,12 +28,12 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, LockError, OutputLock};
+pub use crate::model::scorer::score_in_batches;
 use crate::model::{ScoreError, Scorer};
 use output::{OutputLayout, is_parquet};
 use resume::Manifest;
-pub use crate::model::scorer::score_in_batches;
-pub use stages::{featurize_row, prepare_row};
 use stages::{compute_chunks, read_chunks};
+pub use stages::{featurize_row, prepare_row};
 use topk::TopK;
 use writer::WriterState;
 
@@ -62,9 +62,23 @@ pub enum ScreenError {
         /// The parquet crate's message.
         reason: String,
     },
-    /// `--resume` could not continue the earlier run.
+    /// A resumed run could not continue the earlier run.
     #[error("cannot resume: {0}")]
     Resume(String),
+    /// Resuming was asked for with Parquet output and no top-k selection.
+    #[error(
+        "resuming needs CSV/TSV output or a top-k selection (a Parquet file is only valid once \
+         closed)"
+    )]
+    ResumeNeedsCsv,
+    /// The top-k selection names a task the model does not have.
+    #[error("the model has no task {task:?} to rank by (tasks: {})", tasks.join(", "))]
+    UnknownTask {
+        /// The task asked for.
+        task: String,
+        /// The model's tasks.
+        tasks: Vec<String>,
+    },
     /// Options that cannot work together.
     #[error("{0}")]
     Options(String),
@@ -261,11 +275,10 @@ pub fn screen(
     let top_k = match &options.top_k {
         Some(t) => {
             let task = tasks.iter().position(|n| *n == t.task).ok_or_else(|| {
-                ScreenError::Options(format!(
-                    "--by {:?}: the model has no such task (tasks: {})",
-                    t.task,
-                    tasks.join(", ")
-                ))
+                ScreenError::UnknownTask {
+                    task: t.task.clone(),
+                    tasks: tasks.clone(),
+                }
             })?;
             Some(TopK::new(t.k, task, t.ascending))
         }
@@ -280,10 +293,7 @@ pub fn screen(
         None
     };
     if !resumable && options.resume {
-        return Err(ScreenError::Options(
-            "--resume needs CSV/TSV output or --top-k (a Parquet file is only valid once closed)"
-                .into(),
-        ));
+        return Err(ScreenError::ResumeNeedsCsv);
     }
     let mut state = WriterState::new(out, layout, top_k, options.report_top, resumable, identity);
     if let Some(m) = &resumed {
@@ -388,14 +398,13 @@ fn resume_point(out: &Path, identity: &str) -> Result<Option<Manifest>, ScreenEr
     match Manifest::load(out)? {
         Some(m) if m.identity == identity => Ok(Some(m)),
         Some(m) => Err(ScreenError::Resume(format!(
-            "{} was written by a different run ({}); this run is ({identity}). Drop --resume to \
-             start over",
+            "{} was written by a different run ({}); this run is ({identity})",
             resume::manifest_path(out).display(),
             m.identity
         ))),
         None if out.exists() => Err(ScreenError::Resume(format!(
             "{} exists but has no progress manifest: that run completed, or stopped before its \
-             first chunk. Drop --resume to start over",
+             first chunk",
             out.display()
         ))),
         None => Ok(None),

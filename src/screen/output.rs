@@ -74,9 +74,7 @@ pub fn open_sink(
 ) -> Result<Box<dyn RowSink>, ScreenError> {
     if is_parquet(path) {
         if resume_at.is_some() {
-            return Err(ScreenError::Options(
-                "--resume needs CSV/TSV output (a Parquet file is only valid once closed)".into(),
-            ));
+            return Err(ScreenError::ResumeNeedsCsv);
         }
         return Ok(Box::new(ParquetSink::create(path, layout)?));
     }

@@ -1,9 +1,9 @@
 //! Resumable runs. After every chunk is durable in the output, a manifest next to it records
 //! how far the run got: the next library row to read, the output's length, the running counts
-//! and (with `--top-k`) the rows kept so far. It is replaced atomically (write, fsync, rename),
-//! so a run killed at any instant leaves either the old or the new manifest, and resuming cuts
-//! the output back to the recorded length and reads on from the recorded row: no row is lost
-//! or written twice.
+//! and (with a top-k selection) the rows kept so far. It is replaced atomically (write, fsync,
+//! rename), so a run killed at any instant leaves either the old or the new manifest, and
+//! resuming cuts the output back to the recorded length and reads on from the recorded row: no
+//! row is lost or written twice.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,7 +35,7 @@ pub struct Manifest {
     pub scored: u64,
     /// Failed rows by reason.
     pub failed: BTreeMap<String, u64>,
-    /// Rows kept by `--top-k` so far.
+    /// Rows kept by the top-k selection so far.
     pub top_k: Vec<ScoredRow>,
     /// Best rows per task so far (for the end-of-run report).
     pub best_per_task: Vec<Vec<ScoredRow>>,

@@ -9,8 +9,8 @@
 //! dropout; the dropout seeds of data-parallel parts), and the epoch log so far. Once the model
 //! file is written the checkpoint is replaced by a small completion marker (the epoch log and a
 //! hash of the model file), so a finished ensemble member is loaded, not retrained. The markers
-//! (about 2 KB each) stay after a successful run, so rerunning a job with `--resume` only
-//! reloads its models and rewrites the reports; a run without `--resume` removes them first.
+//! (about 2 KB each) stay after a successful run, so rerunning a job with resuming on only
+//! reloads its models and rewrites the reports; a run without it removes them first.
 //!
 //! What is identical after a resume, given the same settings and thread count: the model files
 //! (byte for byte), `split.csv`, and `epochs.csv` except its wall-time columns (`seconds`,
