@@ -53,8 +53,10 @@
 //! let atoms = relu(w_o.forward(Tensor::cat(vec![x_atom, a], 1)));
 //! let mol = kernel::readout(atoms, &g, Readout::Mean)?;      // N×H -> M×H
 //! ```
-//! The backend extension is implemented for Flex and `Autodiff<Flex>`; calling it on another
-//! backend panics (burn's dispatch rule for unlisted backends).
+//! The backend extension is implemented for Flex and `Autodiff<Flex>`. On any other backend
+//! (where burn's dispatch would panic) the functions of this module run the stock-op reference
+//! of [`mod@reference`] instead, with autodiff through stock ops: same results, more memory
+//! traffic. [`implementation`] says which one a device gets.
 
 #![warn(missing_docs)]
 
@@ -67,7 +69,7 @@ pub mod testing;
 
 use crate::data::batch::GraphBatch;
 use burn::backend::tensor::{FloatTensor, IntTensor};
-use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// Errors of the kernel layer.
@@ -301,9 +303,46 @@ fn d(t: &Tensor<1, Int>) -> burn::backend::DispatchTensor {
     t.clone().into_dispatch()
 }
 
+/// Which implementation of the message-passing ops runs on a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation {
+    /// The hand-written kernels of [`KernelBackend`] (Flex, plain or under autodiff).
+    Kernel,
+    /// The stock-op reference of [`mod@reference`] (every other backend), differentiated by
+    /// burn's own autodiff.
+    Reference,
+}
+
+/// The implementation the ops of this module use for tensors on `device`: the kernels where
+/// its backend has the extension (Flex, or autodiff over Flex), else the stock-op reference.
+pub fn implementation(device: &Device) -> Implementation {
+    fn extended(device: &DispatchDevice) -> bool {
+        match device {
+            DispatchDevice::Flex(_) => true,
+            DispatchDevice::Autodiff(inner) => extended(inner),
+            // Backends compiled in besides Flex (e.g. burn's `cuda`, `ndarray` features).
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    if extended(device.as_dispatch()) {
+        Implementation::Kernel
+    } else {
+        Implementation::Reference
+    }
+}
+
+/// True when `x`'s device lacks the extension, so the reference must run.
+fn on_reference(x: &Tensor<2>) -> bool {
+    implementation(&x.device()) == Implementation::Reference
+}
+
 /// Atom rows at each edge's source: `y[e] = x[source(e)]` (N×F → E×F).
 pub fn gather_source(x: Tensor<2>, g: &GraphIndex) -> Result<Tensor<2>, KernelError> {
     rows(&x, g.n_atoms, "gather_source")?;
+    if on_reference(&x) {
+        return Ok(reference::gather_source(x, g));
+    }
     let out = <Dispatch as KernelBackend>::gather_rows(
         x.into_dispatch(),
         d(&g.edge_source),
@@ -316,6 +355,9 @@ pub fn gather_source(x: Tensor<2>, g: &GraphIndex) -> Result<Tensor<2>, KernelEr
 /// Atom rows at each edge's target: `y[e] = x[target(e)]` (N×F → E×F).
 pub fn gather_target(x: Tensor<2>, g: &GraphIndex) -> Result<Tensor<2>, KernelError> {
     rows(&x, g.n_atoms, "gather_target")?;
+    if on_reference(&x) {
+        return Ok(reference::gather_target(x, g));
+    }
     let out = <Dispatch as KernelBackend>::gather_rows(
         x.into_dispatch(),
         d(&g.edge_target),
@@ -328,6 +370,9 @@ pub fn gather_target(x: Tensor<2>, g: &GraphIndex) -> Result<Tensor<2>, KernelEr
 /// Sum of incoming edge rows per atom: `a[v] = Σ_{e: target(e)=v} h[e]` (E×F → N×F).
 pub fn incoming_sum(h: Tensor<2>, g: &GraphIndex) -> Result<Tensor<2>, KernelError> {
     rows(&h, g.n_edges, "incoming_sum")?;
+    if on_reference(&h) {
+        return Ok(reference::incoming_sum(h, g));
+    }
     let out = <Dispatch as KernelBackend>::csr_sum(
         h.into_dispatch(),
         d(&g.incoming_offsets),
@@ -340,6 +385,9 @@ pub fn incoming_sum(h: Tensor<2>, g: &GraphIndex) -> Result<Tensor<2>, KernelErr
 /// Fused D-MPNN message `m[e] = a[source(e)] − h[rev(e)]`, `a = incoming_sum(h)` (E×F → E×F).
 pub fn dmpnn_message(h: Tensor<2>, g: &GraphIndex) -> Result<Tensor<2>, KernelError> {
     rows(&h, g.n_edges, "dmpnn_message")?;
+    if on_reference(&h) {
+        return Ok(reference::dmpnn_message(h, g));
+    }
     let out = <Dispatch as KernelBackend>::dmpnn_message(
         h.into_dispatch(),
         d(&g.out_offsets),
@@ -369,6 +417,9 @@ pub fn readout(x: Tensor<2>, g: &GraphIndex, how: Readout) -> Result<Tensor<2>, 
         Readout::NormSum(c) if c.is_finite() && c > 0.0 => (false, 1.0 / c),
         Readout::NormSum(c) => return Err(KernelError::BadNorm(c)),
     };
+    if on_reference(&x) {
+        return Ok(reference::readout(x, g, how));
+    }
     let out = <Dispatch as KernelBackend>::segment_reduce(
         x.into_dispatch(),
         d(&g.atom_offsets),

@@ -1,7 +1,9 @@
 //! Stock-burn-op reference versions of the kernel ops (`select`, `select_assign` with
-//! [`IndexingUpdateOp::Add`], elementwise ops). Used by tests and benchmarks only: they
-//! materialize gathered E×F copies and scatter-add through an index, which is what the
-//! hand-written kernels avoid. Shapes are assumed valid (no checks).
+//! [`IndexingUpdateOp::Add`], elementwise ops). Tests and benchmarks compare the kernels with
+//! them, and the ops of [`super`] run them on a backend without the extension (see
+//! [`super::implementation`]). They materialize gathered E×F copies and scatter-add through an
+//! index, which is what the hand-written kernels avoid. Shapes are assumed valid (no checks:
+//! the callers in [`super`] check them).
 
 use super::{GraphIndex, Readout};
 use burn::tensor::{IndexingUpdateOp, Tensor};
