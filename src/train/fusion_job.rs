@@ -110,8 +110,11 @@ pub enum FusionError {
     Invalid(String),
 }
 
-/// Labels by compound id: task names and each id's row (None = missing).
-fn read_labels(path: &Path) -> Result<(Vec<String>, HashMap<String, Vec<Option<f32>>>), DataError> {
+/// Each compound id's row of labels (`None` where missing).
+type LabelRows = HashMap<String, Vec<Option<f32>>>;
+
+/// Labels by compound id: the task names and each id's row.
+fn read_labels(path: &Path) -> Result<(Vec<String>, LabelRows), DataError> {
     let (mut reader, lines) = csv_reader_with_lines(path)?;
     let malformed = |line: u64, reason: String| DataError::Malformed {
         path: path.to_path_buf(),
