@@ -236,6 +236,28 @@ impl Checkpoint {
                 ),
             });
         }
+        if let Some(s) = &header.target_scaling
+            && (s.mean.len() != header.tasks.len() || s.sd.len() != header.tasks.len())
+        {
+            return Err(CheckpointError::BadHeader {
+                path: p(),
+                reason: format!(
+                    "target scaling has {} means and {} standard deviations for {} tasks",
+                    s.mean.len(),
+                    s.sd.len(),
+                    header.tasks.len()
+                ),
+            });
+        }
+        if header.model.depth > MAX_DEPTH {
+            return Err(CheckpointError::BadHeader {
+                path: p(),
+                reason: format!(
+                    "{} message-passing steps (at most {MAX_DEPTH})",
+                    header.model.depth
+                ),
+            });
+        }
         if let Some(features) = &header.model.descriptors {
             // Computed descriptors must be computed the same way here; supplied values (a
             // signature) need only a scaling of the right length.
@@ -271,6 +293,10 @@ impl Checkpoint {
         Ok(Checkpoint { header, net })
     }
 }
+
+/// Most message-passing steps a model file may ask for (chemprop uses 3; the steps run on
+/// every prediction, so a corrupt count would make every prediction hang).
+pub const MAX_DEPTH: usize = 1000;
 
 /// A lower bound on the serialized size of a linear layer `d_in → d_out` in weight units
 /// (one per weight, one for the layer); `None` on overflow.
@@ -482,6 +508,18 @@ mod tests {
             );
         }
         json["model"]["hidden"] = serde_json::json!(16);
+        // Found next, once the campaign predicted with every model it loaded: target scaling
+        // shorter than the outputs panicked in prediction (index out of bounds), and a huge
+        // `depth` made every prediction loop (4294967296 message-passing steps).
+        let mut scaled = json.clone();
+        scaled["target_scaling"] = serde_json::json!({"mean": [0.0], "sd": []});
+        let mut deep = json.clone();
+        deep["model"]["depth"] = serde_json::json!(4294967296u64);
+        for bad in [scaled, deep] {
+            let framed = frame(MAGIC, version, &serde_json::to_vec(&bad).unwrap(), weights);
+            let err = Checkpoint::from_bytes(&framed, path, &device).unwrap_err();
+            assert!(matches!(err, CheckpointError::BadHeader { .. }), "{err}");
+        }
         let framed = frame(MAGIC, version, &serde_json::to_vec(&json).unwrap(), weights);
         assert!(Checkpoint::from_bytes(&framed, path, &device).is_ok());
     }

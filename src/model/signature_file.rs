@@ -137,3 +137,66 @@ impl SignatureEncoderFile {
         Ok(SignatureEncoderFile { header, net })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::pathway::SignatureInput;
+    use burn::tensor::Device;
+
+    /// A two-gene encoder file with an encoder config edited by `edit`.
+    fn framed(edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+        let genes = vec!["1".to_string(), "2".to_string()];
+        let featurizer = SignatureFeaturizer::new(SignatureInput::Genes, genes, None).unwrap();
+        let config = SignatureEncoderConfig {
+            input_dim: 2,
+            hidden: 3,
+            layers: 1,
+            embedding: 2,
+            dropout: 0.0,
+        };
+        let device = Device::flex();
+        let file = SignatureEncoderFile {
+            header: EncoderHeader {
+                format_version: ENCODER_FORMAT_VERSION,
+                moltx_version: "test".into(),
+                featurizer,
+                scaling: DescriptorFeatures {
+                    generator: "signature".into(),
+                    names: vec!["1".into(), "2".into()],
+                    mean: vec![0.0; 2],
+                    sd: vec![1.0; 2],
+                },
+                config: config.clone(),
+                metrics: serde_json::Value::Null,
+            },
+            net: SignatureAutoencoder::new(&config, &mut ChaCha8Rng::seed_from_u64(0), &device),
+        };
+        let mut header = serde_json::to_value(&file.header).unwrap();
+        edit(&mut header);
+        let weights = file.net.clone().into_record().into_bytes().unwrap();
+        frame(
+            ENCODER_MAGIC,
+            ENCODER_FORMAT_VERSION,
+            &serde_json::to_vec(&header).unwrap(),
+            &weights,
+        )
+    }
+
+    /// Found by the fuzz campaign (`tests/fuzz.rs`, `encoder`): the header's hidden width
+    /// and layer count sized the skeleton network before the weights were read, so
+    /// `"hidden": 4294967296` overflowed a multiplication (or asked for terabytes).
+    #[test]
+    fn an_encoder_header_asking_for_more_weights_than_the_file_holds_is_refused() {
+        let (path, device) = (Path::new("enc.moltx"), Device::flex());
+        assert!(SignatureEncoderFile::from_bytes(&framed(|_| {}), path, &device).is_ok());
+        for (field, value) in [("hidden", 4294967296u64), ("layers", 1 << 40)] {
+            let bytes = framed(|h| h["config"][field] = serde_json::json!(value));
+            let err = SignatureEncoderFile::from_bytes(&bytes, path, &device).unwrap_err();
+            assert!(
+                matches!(err, CheckpointError::BadHeader { .. }),
+                "{field}: {err}"
+            );
+        }
+    }
+}
