@@ -2,7 +2,8 @@
 //! (optionally `.gz`) and Parquet. They yield [`LibraryRow`]s one at a time with their 0-based
 //! row number, so memory does not grow with the file. A row that cannot be read (a malformed
 //! CSV row, bytes that are not UTF-8, a null SMILES cell) is still yielded, carrying the reason
-//! in [`LibraryRow::error`]; only I/O failures (and, in Parquet, undecodable pages) end the
+//! in [`LibraryRow::error`] (SDF records are decoded leniently instead: bytes that are not
+//! UTF-8 become U+FFFD, and RDKit judges the molblock); only I/O failures (and, in Parquet, undecodable pages) end the
 //! stream: the `Err` is yielded once and the reader then returns `None`.
 
 use std::fs::File;

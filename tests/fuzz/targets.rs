@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use burn::tensor::Device;
+use moltx::chem::Fingerprint;
 use moltx::chem::Molecule;
 use moltx::data::split::split_from_file;
 use moltx::data::{LibraryOptions, LibraryReader, MoleculeTable, MoleculeText, TableOptions};
@@ -14,9 +15,9 @@ use moltx::expr::matrix::{Layout, read_matrix, read_signatures};
 use moltx::expr::pathway::{read_gene_sets, read_pathway_table};
 use moltx::expr::query::{align_query, read_query};
 use moltx::expr::{GeneSpace, GeneTable};
-use moltx::model::Checkpoint;
 use moltx::model::neighbors::NeighborModel;
 use moltx::model::signature_file::SignatureEncoderFile;
+use moltx::model::{Checkpoint, featurize};
 use moltx::screen::resume::Manifest;
 
 use super::harness::{Campaign, Encoding, Outcome, Seed, bounded};
@@ -264,7 +265,7 @@ pub fn campaign(name: &str) -> Campaign {
             })
         }
         "model" => framed("model", "model.moltx", seeds::models().to_vec(), |p| {
-            Ok(ok(Checkpoint::load(p, &Device::flex())))
+            Ok(model_predicts(p))
         }),
         "model_bundled" => {
             let seeds = vec![
@@ -272,19 +273,19 @@ pub fn campaign(name: &str) -> Campaign {
                 Seed::fixture("fixtures/models/struct2sig/model_0.moltx"),
             ];
             framed("model_bundled", "model.moltx", seeds, |p| {
-                Ok(ok(Checkpoint::load(p, &Device::flex())))
+                Ok(model_predicts(p))
             })
         }
         "encoder" => framed(
             "encoder",
             "enc.moltx",
             vec![Seed::made("encoder", seeds::encoder())],
-            |p| Ok(ok(SignatureEncoderFile::load(p, &Device::flex()))),
+            |p| Ok(encoder_embeds(p)),
         ),
         "neighbors" => {
             let seeds = vec![Seed::made("neighbour model", seeds::neighbor_model())];
             framed("neighbors", "knn.moltx", seeds, |p| {
-                Ok(ok(NeighborModel::load(p)))
+                Ok(neighbors_predict(p))
             })
         }
         "resume" => {
@@ -296,6 +297,48 @@ pub fn campaign(name: &str) -> Campaign {
         }
         other => panic!("no campaign {other}"),
     }
+}
+
+/// Loads a model file and, when it loads, predicts one molecule with it: what a loaded
+/// header says must be usable, not only parseable.
+fn model_predicts(path: &Path) -> bool {
+    let device = Device::flex();
+    let Ok(model) = Checkpoint::load(path, &device) else {
+        return false;
+    };
+    if let Ok(input) = featurize(&model.header.model, "CC(=O)Oc1ccccc1C(=O)O") {
+        let _ = model.predict(&[&input], 1, &device);
+    }
+    true
+}
+
+/// Loads an encoder file and, when it loads, embeds one signature over its genes.
+fn encoder_embeds(path: &Path) -> bool {
+    let device = Device::flex();
+    let Ok(encoder) = SignatureEncoderFile::load(path, &device) else {
+        return false;
+    };
+    let values: Vec<f64> = (0..encoder.header.featurizer.genes.len())
+        .map(|g| (g as f64 * 0.37).sin())
+        .collect();
+    if let Ok(row) = encoder.inputs(&values) {
+        let _ = encoder.embed(&[row], &device);
+    }
+    true
+}
+
+/// Loads a neighbour-model file and, when it loads, predicts one fingerprint.
+fn neighbors_predict(path: &Path) -> bool {
+    let Ok(model) = NeighborModel::load(path) else {
+        return false;
+    };
+    let bits = model.header.config.bits;
+    let query = Fingerprint {
+        n_bits: bits,
+        on_bits: [1, 5, 63].into_iter().filter(|&b| b < bits).collect(),
+    };
+    model.predict(&query);
+    true
 }
 
 /// A GCT 1.3 file with row and column metadata and a blank value.
