@@ -133,7 +133,7 @@ pub fn load_references(
 ) -> Result<IndicationReferences, JobError> {
     let profiled = read_profiled_data(data)?;
     let labels = read_indications(
-        &data.join("repurposing/indications.tsv"),
+        &crate::data::SharedData::new(data).indications(),
         &profiled,
         min_drugs,
     )?;

@@ -1,9 +1,9 @@
 //! `moltx connect-eval`: drug-repurposing evaluation of the connectivity
 //! scores on the shared real data (six disease signatures × 1,170 compounds).
 
+use crate::eval::reversal::{EvalConfig, EvalRow, evaluate_reversal_of, mean_auc};
 use crate::expr::connectivity::{Score, ScoreParams};
 use crate::expr::matrix::{Layout, read_matrix};
-use crate::expr::reversal_eval::{EvalConfig, EvalRow, evaluate_reversal_of, mean_auc};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -71,7 +71,7 @@ pub fn run(args: &ConnectEvalArgs) -> anyhow::Result<()> {
     let signatures = args
         .signatures
         .clone()
-        .unwrap_or_else(|| data.join("expression/consensi-drugbank.tsv.gz"));
+        .unwrap_or_else(|| crate::data::SharedData::new(&data).consensus_signatures());
     let matrix = read_matrix(&signatures, Layout::Rows)
         .with_context(|| format!("reading {}", signatures.display()))?;
     let rows = evaluate_reversal_of(&matrix, &data, &cfg)

@@ -103,7 +103,7 @@ pub struct IndicationEvalArgs {
 pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
     let profiled = read_profiled_data(&args.data)?;
     let labels = read_indications(
-        &args.data.join("repurposing/indications.tsv"),
+        &crate::data::SharedData::new(&args.data).indications(),
         &profiled,
         args.min_drugs,
     )?;
@@ -264,7 +264,7 @@ fn signature_side(
             // Pathway input defaults to the shared pathway collection.
             let mut input = args.input.clone();
             if input.input != SignatureInput::Genes && input.gene_sets.is_none() {
-                input.gene_sets = Some(args.data.join("genesets/pathways.tsv"));
+                input.gene_sets = Some(crate::data::SharedData::new(&args.data).pathways());
             }
             input.featurizer(&genes)?
         }

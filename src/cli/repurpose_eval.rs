@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::train_signatures::NeighborArgs;
 use crate::expr::Score;
 use crate::expr::matrix::{Layout, write_matrix};
-use crate::expr::reversal_eval::{
+use crate::eval::reversal::{
     EvalConfig, EvalRow, bootstrap_mean_aucs, evaluate_reversal_of, mean_auc, percentile_95,
 };
 use crate::model::{ModelConfig, ModelKind};

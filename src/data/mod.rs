@@ -1,6 +1,7 @@
 //! Data: labelled tables, splits, and batches of molecular graphs.
 
 pub mod batch;
+pub mod datasets;
 pub mod error;
 pub mod library;
 pub mod lock;
@@ -11,6 +12,7 @@ pub mod summary;
 pub mod table;
 
 pub use batch::GraphBatch;
+pub use datasets::SharedData;
 pub use error::DataError;
 pub use library::{LibraryFormat, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
 pub use lock::{LockError, OutputLock};

@@ -2,33 +2,23 @@
 //! rank the profiled compounds by reversal of each disease signature and
 //! measure how high the disease's known disease-modifying drugs rank.
 //!
-//! Data (a folder laid out as the shared data, see `data/README.md`):
-//! `expression/consensi-drugbank.tsv.gz` (1,170 consensus L1000 signatures, Entrez gene
-//! columns), `diseases/DOID_*.tsv.gz` (STARGEO signatures), `repurposing/indications.tsv`
-//! (PharmacotherapyDB, category `DM`).
+//! Data: a folder laid out as the shared data ([`SharedData`]): the consensus L1000
+//! signatures (1,170, Entrez gene columns), the STARGEO signatures of the six
+//! [`DISEASES`], and PharmacotherapyDB's indications (category `DM`).
 
-use super::connectivity::{Score, ScoreParams, score_references};
-use super::error::{ExprError, Result};
-use super::geneset::read_stargeo;
-use super::matrix::{Layout, read_matrix};
-use super::normalize::SplitMix64;
-use super::query::{QueryInput, align_query};
-use super::ranked::RankedReferences;
-use super::signature::SignatureMatrix;
-use super::textio::{next_line, open_text};
+use crate::data::datasets::{DISEASES, SharedData};
+use crate::expr::connectivity::{Score, ScoreParams, score_references};
+use crate::expr::error::{ExprError, Result};
+use crate::expr::geneset::read_stargeo;
+use crate::expr::matrix::{Layout, read_matrix};
+use crate::expr::normalize::SplitMix64;
+use crate::expr::query::{QueryInput, align_query};
+use crate::expr::ranked::RankedReferences;
+use crate::expr::signature::SignatureMatrix;
+use crate::expr::textio::{next_line, open_text};
 use crate::metrics::{average_precision, roc_auc};
 use std::collections::HashSet;
 use std::path::Path;
-
-/// The six disease signatures shipped in `diseases/`: (DOID, name).
-pub const DISEASES: [(&str, &str); 6] = [
-    ("DOID:10652", "Alzheimer's disease"),
-    ("DOID:1612", "breast cancer"),
-    ("DOID:3083", "COPD"),
-    ("DOID:7148", "rheumatoid arthritis"),
-    ("DOID:8577", "ulcerative colitis"),
-    ("DOID:9074", "systemic lupus erythematosus"),
-];
 
 /// Settings of [`evaluate_reversal`].
 #[derive(Debug, Clone, PartialEq)]
@@ -259,10 +249,7 @@ fn spread(observed: f64, values: &[f64]) -> NullSpread {
 /// Runs the evaluation over the six diseases and the configured scores.
 /// The ranking score is `−connectivity` (reversal first).
 pub fn evaluate_reversal(data: &Path, cfg: &EvalConfig) -> Result<Vec<EvalRow>> {
-    let m = read_matrix(
-        &data.join("expression/consensi-drugbank.tsv.gz"),
-        Layout::Rows,
-    )?;
+    let m = read_matrix(&SharedData::new(data).consensus_signatures(), Layout::Rows)?;
     evaluate_reversal_of(&m, data, cfg)
 }
 
@@ -274,13 +261,11 @@ pub fn evaluate_reversal_of(
     cfg: &EvalConfig,
 ) -> Result<Vec<EvalRow>> {
     let refs = RankedReferences::from_matrix(m)?;
-    let indications = data.join("repurposing/indications.tsv");
+    let shared = SharedData::new(data);
+    let indications = shared.indications();
     let mut rows = Vec::new();
     for (doid, disease) in DISEASES {
-        let file = data.join(format!(
-            "diseases/{}.balanced_permutation.tsv.gz",
-            doid.replace(':', "_")
-        ));
+        let file = shared.disease_signature(doid);
         let input = QueryInput::Disease {
             name: doid.to_string(),
             genes: read_stargeo(&file)?,

@@ -13,7 +13,6 @@ pub mod normalize;
 pub mod pathway;
 pub mod query;
 pub mod ranked;
-pub mod reversal_eval;
 pub mod signature;
 pub mod textio;
 

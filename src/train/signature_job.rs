@@ -155,13 +155,13 @@ pub fn read_profiled(
     })
 }
 
-/// [`read_profiled`] on a data folder laid out as the shared data:
-/// `expression/consensi-drugbank.tsv.gz` joined with `expression/l1000_drugs.tsv`.
+/// [`read_profiled`] on a data folder laid out as the shared data: the consensus
+/// signatures joined with the profiled compounds' structures.
 pub fn read_profiled_data(data: &Path) -> Result<ProfiledCompounds, JobError> {
-    let expr = data.join("expression");
+    let shared = crate::data::SharedData::new(data);
     read_profiled(
-        &expr.join("consensi-drugbank.tsv.gz"),
-        &expr.join("l1000_drugs.tsv"),
+        &shared.consensus_signatures(),
+        &shared.profiled_structures(),
         None,
     )
 }
