@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::chem::{Fingerprint, Molecule};
 use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
 use crate::expr::{GeneSpace, SignatureMatrix};
-use crate::model::neighbors::NeighborSearch;
+use crate::link::neighbors::NeighborSearch;
 use crate::model::{InputSpec, MoleculeInput, Scorer, StructureInput};
 use crate::screen::{featurize_row, score_in_batches};
 use crate::train::encoder_job::values_in;

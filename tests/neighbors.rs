@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use moltx::model::neighbors::NeighborModel;
+use moltx::link::neighbors::NeighborModel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -134,7 +134,7 @@ fn without_a_structural_signal_the_neighbour_model_shrinks_to_the_mean() {
 
 #[test]
 fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
-    use moltx::model::neighbors::NeighborSearch;
+    use moltx::link::neighbors::NeighborSearch;
     use moltx::train::indication_job::{IndicationLabels, Method, Modality, SignatureSide};
     use moltx::train::indication_neighbors::run_neighbor_indications;
     use moltx::train::signature_job::read_profiled;

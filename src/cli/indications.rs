@@ -14,7 +14,7 @@ use crate::expr::matrix::{Layout, read_signatures};
 use crate::indications::{
     IndicationEvidence, SignatureSources, load_references, predict_library_indications,
 };
-use crate::model::load_scorer;
+use crate::link::load_any;
 
 /// Flags of `moltx indications`.
 #[derive(Debug, clap::Args)]
@@ -73,7 +73,7 @@ pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
     let predictor = args
         .model
         .as_ref()
-        .map(|p| load_scorer(p, &device))
+        .map(|p| load_any(p, &device))
         .transpose()?;
     let file = std::fs::File::create(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

@@ -11,7 +11,7 @@ use crate::data::LibraryOptions;
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::query::read_query;
 use crate::expr::{GeneTable, Score, ScoreParams};
-use crate::model::load_scorer;
+use crate::link::load_any;
 use crate::repurpose::{
     Candidate, Evidence, RepurposeOptions, keep_best, rank_library, rank_measured, sort_candidates,
 };
@@ -94,7 +94,7 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
     }
     if let (Some(library), Some(model)) = (&args.library, &args.model) {
         let device = Device::flex();
-        let predictor = load_scorer(model, &device)?;
+        let predictor = load_any(model, &device)?;
         let top = args.top;
         rank_library::<anyhow::Error>(
             &disease,

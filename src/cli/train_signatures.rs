@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train::SplitKind;
 use crate::metrics::mean_and_sd;
-use crate::model::neighbors::{NeighborConfig, NeighborGrid, NeighborSearch};
+use crate::link::neighbors::{NeighborConfig, NeighborGrid, NeighborSearch};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;

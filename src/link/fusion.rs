@@ -18,9 +18,7 @@ use crate::expr::{GeneSpace, SignatureMatrix};
 use crate::model::ensemble::ensemble_predict;
 use crate::model::input_spec::{FeatureSpec, InputError, InputSpec};
 use crate::model::scorer::{check_inputs, checksum_identity};
-use crate::model::{
-    Checkpoint, CheckpointError, MoleculeInput, ScoreError, Scorer, Scores, load_scorer,
-};
+use crate::model::{Checkpoint, CheckpointError, MoleculeInput, ScoreError, Scorer, Scores};
 
 /// The model file of a fusion folder.
 pub const FUSION_FILE: &str = "fusion.moltx";
@@ -133,7 +131,7 @@ impl FusionModel {
             path: dir.to_path_buf(),
             reason: format!("a fusion folder holds {FUSION_FILE} and {STRUCT2SIG}"),
         })?;
-        let predictor = load_scorer(&struct2sig, device)?;
+        let predictor = super::load_any(&struct2sig, device)?;
         Self::new(net, predictor, dir, device)
     }
 

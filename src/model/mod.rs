@@ -12,8 +12,6 @@ pub mod ensemble;
 pub mod ffn;
 pub mod init;
 pub mod input_spec;
-pub mod neighbor_settings;
-pub mod neighbors;
 pub mod net;
 pub mod predict;
 pub mod scorer;
@@ -24,7 +22,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScalin
 pub use embedder::Embedder;
 pub use ensemble::Ensemble;
 pub use input_spec::{FeatureSpec, InputError, InputSpec, StructureSpec};
-pub use scorer::{ScoreError, Scorer, Scores, load_scorer};
+pub use scorer::{ScoreError, Scorer, Scores};
 pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};
 pub use net::{
     BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors, featurize,

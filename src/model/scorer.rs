@@ -5,16 +5,10 @@
 //! caller prepares inputs with [`InputSpec::prepare`] and calls [`Scorer::score`]. Inputs that
 //! do not fit the spec are an error value ([`ScoreError::Input`]), never a panic.
 
-use std::io::Read;
-use std::path::Path;
-
 use burn::tensor::Device;
 
-use super::checkpoint::CheckpointError;
-use super::ensemble::Ensemble;
 use super::input_spec::{InputError, InputSpec};
-use super::neighbors::{NEIGHBOR_MAGIC, NeighborModel};
-use super::net::{MoleculeInput, StructureInput};
+use super::net::MoleculeInput;
 use crate::chem::Molecule;
 use crate::kernel::KernelError;
 
@@ -103,54 +97,6 @@ pub fn check_inputs(spec: &InputSpec, inputs: &[&MoleculeInput]) -> Result<(), S
             .map_err(|source| ScoreError::Input { index, source })?;
     }
     Ok(())
-}
-
-impl Scorer for NeighborModel {
-    fn input_spec(&self) -> InputSpec {
-        InputSpec::morgan(self.header.config.radius, self.header.config.bits)
-    }
-
-    fn tasks(&self) -> &[String] {
-        &self.header.tasks
-    }
-
-    /// Similarity-weighted averages of the nearest references' values
-    /// ([`NeighborModel::predict`]).
-    fn score(&self, inputs: &[&MoleculeInput], _device: &Device) -> Result<Scores, ScoreError> {
-        check_inputs(&self.input_spec(), inputs)?;
-        let fingerprints: Vec<_> = inputs
-            .iter()
-            .filter_map(|input| match &input.structure {
-                StructureInput::Morgan(fp) => Some(fp),
-                _ => None,
-            })
-            .collect();
-        Ok(Scores {
-            n: inputs.len(),
-            values: self.predict_all(&fingerprints),
-            spread: None,
-        })
-    }
-
-    fn identity(&self) -> Result<String, String> {
-        Ok(checksum_identity(&[self.to_bytes()?]))
-    }
-}
-
-/// Loads any model file as a scorer: a nearest-neighbour file (`MOLTXKNN`), or a network
-/// model file or folder of them (an ensemble), told apart by the file's magic bytes.
-pub fn load_scorer(path: &Path, device: &Device) -> Result<Box<dyn Scorer>, CheckpointError> {
-    let mut magic = [0u8; 8];
-    let is_neighbors = path.is_file()
-        && std::fs::File::open(path)
-            .and_then(|mut f| f.read_exact(&mut magic))
-            .is_ok()
-        && &magic == NEIGHBOR_MAGIC;
-    if is_neighbors {
-        Ok(Box::new(NeighborModel::load(path)?))
-    } else {
-        Ok(Box::new(Ensemble::load(path, device)?))
-    }
 }
 
 /// Scores prepared inputs in batches of `batch_size`, side by side on rayon's threads (small

@@ -29,7 +29,6 @@ use crate::model::descriptors::DescriptorFeatures;
 use crate::model::ensemble::ensemble_predict;
 use crate::model::{
     FeatureEncoderConfig, InputSpec, ModelConfig, ModelKind, MoleculeInput, Scorer, StructureInput,
-    load_scorer,
 };
 
 /// What to train on and how.
@@ -263,7 +262,7 @@ pub fn run_fusion(
     let measured: Vec<Vec<f32>> = (0..table.len())
         .map(|i| table.targets[i * g..(i + 1) * g].to_vec())
         .collect();
-    let predictor = load_scorer(&job.struct2sig, device)?;
+    let predictor = crate::link::load_any(&job.struct2sig, device)?;
     let predictor_space = crate::expr::GeneSpace::new(predictor.tasks().to_vec())?;
     let predicted = match &job.predicted {
         Some(path) => {

@@ -29,7 +29,7 @@ use crate::data::DataError;
 use crate::data::reader::csv_reader;
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::ffn::Ffn;
-use crate::model::neighbors::NeighborConfig;
+use crate::link::neighbors::NeighborConfig;
 use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind, MoleculeInput, StructureInput};
 
 /// Generator name of measured-signature features.

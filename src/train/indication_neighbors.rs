@@ -23,7 +23,7 @@ use crate::chem::Fingerprint;
 use crate::expr::signature::pearson;
 use crate::metrics::roc_auc;
 use crate::model::descriptors::DescriptorFeatures;
-use crate::model::neighbors::{
+use crate::link::neighbors::{
     NeighborConfig, NeighborGrid, NeighborSearch, top_neighbors, weighted_average,
 };
 use rayon::prelude::*;

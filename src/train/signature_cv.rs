@@ -15,7 +15,7 @@ use super::trainer::EpochRecord;
 use crate::chem::Fingerprint;
 use crate::expr::{GeneSpace, MetaTable, SignatureMatrix};
 use crate::model::MoleculeInput;
-use crate::model::neighbors::NeighborSearch;
+use crate::link::neighbors::NeighborSearch;
 
 /// Measured and cross-validated predicted signatures of the same compounds.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 //! training compounds (it learns the mean and nothing compound-specific).
 //!
 //! Beside the network, a similarity-weighted nearest-neighbour model
-//! ([`crate::model::neighbors`]) is fitted on the training and validation compounds, with its
+//! ([`crate::link::neighbors`]) is fitted on the training and validation compounds, with its
 //! own shuffled control (signatures permuted among those compounds).
 //!
 //! Metrics per test compound `c`, averaged over compounds:
@@ -32,7 +32,7 @@ use crate::data::{DataError, MoleculeTable, RowFailure};
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::signature::pearson;
 use crate::model::MoleculeInput;
-use crate::model::neighbors::{NeighborConfig, NeighborModel, NeighborSearch};
+use crate::link::neighbors::{NeighborConfig, NeighborModel, NeighborSearch};
 
 /// Compounds with a structure and a measured signature, as a labelled table whose tasks are
 /// the genes.

@@ -13,7 +13,7 @@ use moltx::expr::gctx::write_gctx;
 use moltx::expr::matrix::{Layout, read_signatures};
 use moltx::expr::pathway::{PathwayScorer, SignatureFeaturizer, SignatureInput};
 use moltx::model::descriptors::DescriptorFeatures;
-use moltx::model::neighbors::{NeighborConfig, NeighborHeader, NeighborModel};
+use moltx::link::neighbors::{NeighborConfig, NeighborHeader, NeighborModel};
 use moltx::model::signature::{SignatureAutoencoder, SignatureEncoderConfig};
 use moltx::model::signature_file::{ENCODER_FORMAT_VERSION, EncoderHeader, SignatureEncoderFile};
 use moltx::model::{Checkpoint, CheckpointHeader, FeatureEncoderConfig, ModelKind, PropertyNet};

@@ -15,7 +15,7 @@ use moltx::expr::matrix::{Layout, read_matrix, read_signatures};
 use moltx::expr::pathway::{read_gene_sets, read_pathway_table};
 use moltx::expr::query::{align_query, read_query};
 use moltx::expr::{GeneSpace, GeneTable};
-use moltx::model::neighbors::NeighborModel;
+use moltx::link::neighbors::NeighborModel;
 use moltx::model::signature_file::SignatureEncoderFile;
 use moltx::model::{Checkpoint, featurize};
 use moltx::screen::resume::Manifest;

@@ -18,9 +18,13 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{CheckpointError, frame, read_file, unframe, write_file};
 use crate::chem::Fingerprint;
 use crate::expr::signature::pearson;
+use crate::model::checkpoint::{CheckpointError, frame, read_file, unframe, write_file};
+use crate::model::input_spec::InputSpec;
+use crate::model::net::{MoleculeInput, StructureInput};
+use crate::model::scorer::{ScoreError, Scorer, Scores, check_inputs, checksum_identity};
+use burn::tensor::Device;
 
 pub use super::neighbor_settings::{GridPoint, NeighborConfig, NeighborGrid, NeighborSearch};
 
@@ -376,6 +380,49 @@ fn best_shrinkage(deviations: &[Option<Vec<f64>>], targets: &[f32], mean: &[f64]
             if s > acc.1 { (a, s) } else { acc }
         },
     )
+}
+
+impl Scorer for NeighborModel {
+    fn input_spec(&self) -> InputSpec {
+        InputSpec::morgan(self.header.config.radius, self.header.config.bits)
+    }
+
+    fn tasks(&self) -> &[String] {
+        &self.header.tasks
+    }
+
+    /// Similarity-weighted averages of the nearest references' values
+    /// ([`NeighborModel::predict`]).
+    fn score(&self, inputs: &[&MoleculeInput], _device: &Device) -> Result<Scores, ScoreError> {
+        check_inputs(&self.input_spec(), inputs)?;
+        let fingerprints: Vec<_> = inputs
+            .iter()
+            .filter_map(|input| match &input.structure {
+                StructureInput::Morgan(fp) => Some(fp),
+                _ => None,
+            })
+            .collect();
+        Ok(Scores {
+            n: inputs.len(),
+            values: self.predict_all(&fingerprints),
+            spread: None,
+        })
+    }
+
+    fn identity(&self) -> Result<String, String> {
+        Ok(checksum_identity(&[self.to_bytes()?]))
+    }
+}
+
+/// True when `path` is a nearest-neighbour model file (by its magic bytes).
+pub fn is_neighbor_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    path.is_file()
+        && std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
+        && &magic == NEIGHBOR_MAGIC
 }
 
 #[cfg(test)]
