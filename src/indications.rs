@@ -19,15 +19,36 @@ use rayon::prelude::*;
 use crate::chem::{Fingerprint, Molecule};
 use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
 use crate::expr::{GeneSpace, SignatureMatrix};
+use crate::link::indication_votes::{IndicationNeighbors, fuse};
 use crate::link::neighbors::NeighborSearch;
+use crate::link::profiled::SIGNATURE_FEATURES;
+use crate::link::profiled::{morgan_fingerprints, read_indications, read_profiled_data, values_in};
+use crate::model::descriptors::DescriptorFeatures;
 use crate::model::{InputSpec, MoleculeInput, Scorer, StructureInput};
 use crate::screen::{featurize_row, score_in_batches};
-use crate::train::encoder_job::values_in;
-use crate::train::error::JobError;
-use crate::train::indication_job::{SignatureSide, read_indications};
-use crate::train::indication_neighbors::{IndicationNeighbors, fuse};
-use crate::train::signature_job::{morgan_fingerprints, read_profiled_data};
 
+/// Why scoring a library for indications failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndicationError {
+    /// The reference data could not be read.
+    #[error(transparent)]
+    Link(#[from] crate::link::profiled::LinkError),
+    /// The library could not be read.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// A signature or gene space was unusable.
+    #[error(transparent)]
+    Expr(#[from] crate::expr::ExprError),
+    /// RDKit could not process a molecule.
+    #[error(transparent)]
+    Chem(#[from] crate::chem::ChemError),
+    /// The structure → signature model failed.
+    #[error(transparent)]
+    Score(#[from] crate::model::ScoreError),
+    /// The reference data cannot make a model (the message says why).
+    #[error("{0}")]
+    Invalid(String),
+}
 /// What a compound's indication scores rest on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndicationEvidence {
@@ -130,7 +151,7 @@ pub fn load_references(
     data: &Path,
     min_drugs: usize,
     search: &NeighborSearch,
-) -> Result<IndicationReferences, JobError> {
+) -> Result<IndicationReferences, IndicationError> {
     let profiled = read_profiled_data(data)?;
     let labels = read_indications(
         &crate::data::SharedData::new(data).indications(),
@@ -138,19 +159,26 @@ pub fn load_references(
         min_drugs,
     )?;
     if labels.diseases.is_empty() {
-        return Err(JobError::Invalid(format!(
+        return Err(IndicationError::Invalid(format!(
             "no disease has {min_drugs} or more profiled disease-modifying drugs"
         )));
     }
-    let side = SignatureSide::raw_genes(&profiled);
-    let rows: Vec<&[f32]> = side.measured.iter().map(Vec::as_slice).collect();
+    let g = profiled.table.n_tasks();
+    let rows: Vec<&[f32]> = profiled.table.targets.chunks(g).collect();
+    let mut scaling = DescriptorFeatures {
+        generator: SIGNATURE_FEATURES.into(),
+        names: profiled.table.task_names.clone(),
+        mean: Vec::new(),
+        sd: Vec::new(),
+    };
+    scaling.fit(rows.iter().copied());
     let model = IndicationNeighbors::new(
         search,
         labels.diseases,
         morgan_fingerprints(&profiled.table.smiles, &search.config)?,
         &rows,
         labels.labels,
-        side.scaling(&rows, false),
+        scaling,
     )?;
     let constitutions = profiled
         .table
@@ -178,8 +206,8 @@ pub struct SignatureSources<'a> {
 
 /// Streams a library and predicts every compound's indication scores; `each` receives every
 /// chunk's results in input order. The library's errors arrive as `E` (through
-/// [`JobError`]), with those of `each`.
-pub fn predict_library_indications<E: From<JobError>>(
+/// [`IndicationError`]), with those of `each`.
+pub fn predict_library_indications<E: From<IndicationError>>(
     references: &IndicationReferences,
     library: &Path,
     options: &LibraryOptions,
@@ -195,14 +223,14 @@ pub fn predict_library_indications<E: From<JobError>>(
             p,
             device,
             p.input_spec(),
-            job(GeneSpace::new(p.tasks().to_vec()))?,
+            own(GeneSpace::new(p.tasks().to_vec()))?,
         )),
         None => None,
     };
     let ref_genes = references.genes.ids();
-    let mut reader = job(LibraryReader::open(library, options))?;
+    let mut reader = own(LibraryReader::open(library, options))?;
     loop {
-        let chunk: Vec<LibraryRow> = job(reader
+        let chunk: Vec<LibraryRow> = own(reader
             .by_ref()
             .take(chunk_size.max(1))
             .collect::<Result<_, _>>())?;
@@ -255,7 +283,7 @@ pub fn predict_library_indications<E: From<JobError>>(
                 .collect();
             let refs: Vec<_> = ok.iter().map(|(_, input)| *input).collect();
             if !refs.is_empty() {
-                let values = job(score_in_batches(*p, &refs, 128, device))?.values;
+                let values = own(score_in_batches(*p, &refs, 128, device))?.values;
                 let g = genes.len();
                 for (k, (i, _)) in ok.iter().enumerate() {
                     signatures[*i] = Some((
@@ -324,7 +352,7 @@ pub fn predict_library_indications<E: From<JobError>>(
     }
 }
 
-/// A lower layer's result with its error as a [`JobError`].
-fn job<T>(result: Result<T, impl Into<JobError>>) -> Result<T, JobError> {
+/// A lower layer's result with its error as a [`IndicationError`].
+fn own<T>(result: Result<T, impl Into<IndicationError>>) -> Result<T, IndicationError> {
     result.map_err(Into::into)
 }

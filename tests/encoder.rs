@@ -6,12 +6,13 @@ use std::path::Path;
 use burn::tensor::Device;
 use moltx::expr::matrix::{Layout, read_signatures};
 use moltx::expr::pathway::{PathwayScorer, SignatureFeaturizer, SignatureInput, read_gene_sets};
+use moltx::link::profiled::values_in;
 use moltx::model::checkpoint::CheckpointError;
 use moltx::model::descriptors::DescriptorFeatures;
 use moltx::model::signature::{DenoisingOptions, SignatureEncoderConfig};
 use moltx::model::signature_file::SignatureEncoderFile;
 use moltx::model::{Checkpoint, FeatureEncoderConfig, ModelConfig, ModelKind, featurize};
-use moltx::train::encoder_job::{EncoderJob, fit_encoder, values_in};
+use moltx::train::encoder_job::{EncoderJob, fit_encoder};
 use moltx::train::metrics::TaskType;
 use moltx::train::trainer::{Labelled, TrainOptions, fit};
 

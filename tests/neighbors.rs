@@ -135,9 +135,10 @@ fn without_a_structural_signal_the_neighbour_model_shrinks_to_the_mean() {
 #[test]
 fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
     use moltx::link::neighbors::NeighborSearch;
-    use moltx::train::indication_job::{IndicationLabels, Method, Modality, SignatureSide};
+    use moltx::link::profiled::IndicationLabels;
+    use moltx::link::profiled::read_profiled;
+    use moltx::train::indication_job::{Method, Modality, SignatureSide};
     use moltx::train::indication_neighbors::run_neighbor_indications;
-    use moltx::train::signature_job::read_profiled;
     let dir = tempfile::tempdir().unwrap();
     let (sigs, structures) = write_training_files(dir.path(), true);
     let profiled = read_profiled(&sigs, &structures, None).unwrap();

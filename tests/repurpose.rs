@@ -342,11 +342,9 @@ fn train_encoder_writes_one_embedding_per_signature() {
 
 #[test]
 fn indication_models_train_on_structure_signature_and_both() {
+    use moltx::link::profiled::{read_indications, read_profiled};
     use moltx::model::{ModelConfig, ModelKind};
-    use moltx::train::indication_job::{
-        Modality, SignatureSide, read_indications, run_indication_eval,
-    };
-    use moltx::train::signature_job::read_profiled;
+    use moltx::train::indication_job::{Modality, SignatureSide, run_indication_eval};
     use moltx::train::trainer::TrainOptions;
     let dir = tempfile::tempdir().unwrap();
     let (sigs, table) = training_files(dir.path());

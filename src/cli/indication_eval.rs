@@ -12,15 +12,15 @@ use super::train_signatures::NeighborArgs;
 use crate::expr::GeneSpace;
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::pathway::SignatureInput;
+use crate::link::profiled::values_in;
+use crate::link::profiled::{ProfiledCompounds, read_indications, read_profiled_data};
 use crate::metrics::mean_and_sd;
 use crate::model::signature_file::SignatureEncoderFile;
 use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind};
-use crate::train::encoder_job::values_in;
 use crate::train::indication_job::{
-    IndicationResult, Method, Modality, SignatureSide, read_indications, run_indication_eval,
+    IndicationResult, Method, Modality, SignatureSide, run_indication_eval,
 };
 use crate::train::indication_neighbors::run_neighbor_indications;
-use crate::train::signature_job::{ProfiledCompounds, read_profiled_data};
 use crate::train::trainer::TrainOptions;
 
 /// Network that reads the structure in `indication-eval`.

@@ -9,16 +9,16 @@ use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train_signatures::NeighborArgs;
-use crate::expr::Score;
-use crate::expr::matrix::{Layout, write_matrix};
 use crate::eval::reversal::{
     EvalConfig, EvalRow, bootstrap_mean_aucs, evaluate_reversal_of, mean_auc, percentile_95,
 };
+use crate::expr::Score;
+use crate::expr::matrix::{Layout, write_matrix};
+use crate::link::profiled::read_profiled_data;
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
 use crate::train::signature_cv::{cross_validated_neighbor_signatures, cross_validated_signatures};
-use crate::train::signature_job::read_profiled_data;
 use crate::train::trainer::TrainOptions;
 
 /// Which structure → signature model predicts the held-out folds.

@@ -12,8 +12,9 @@ use burn::tensor::Device;
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::pathway::{PathwayScorer, SignatureFeaturizer, SignatureInput, read_gene_sets};
 use crate::expr::{GeneSpace, GeneTable};
+use crate::link::profiled::values_in;
 use crate::model::signature::{DenoisingOptions, SignatureEncoderConfig};
-use crate::train::encoder_job::{EncoderJob, fit_encoder, values_in};
+use crate::train::encoder_job::{EncoderJob, fit_encoder};
 
 /// Flags that choose a signature encoder's input (shared with `indication-eval`).
 #[derive(Debug, Clone, clap::Args)]

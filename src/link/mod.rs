@@ -5,8 +5,10 @@
 //! indication votes move here next (they are still in `train/`).
 
 pub mod fusion;
+pub mod indication_votes;
 pub mod neighbor_settings;
 pub mod neighbors;
+pub mod profiled;
 
 use std::path::Path;
 

@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use super::error::{JobError, ensure};
 
+use crate::expr::SignatureMatrix;
 use crate::expr::pathway::SignatureFeaturizer;
-use crate::expr::{GeneSpace, SignatureMatrix};
+use crate::link::profiled::values_in;
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::signature::{
     DenoisingOptions, SignatureEncoderConfig, reconstruction_mse, train_denoising,
@@ -53,19 +54,6 @@ pub struct EncoderReport {
     pub loss_first: f64,
     /// See `loss_first`.
     pub loss_last: f64,
-}
-
-/// Values of signature `s` of `m` in the order of `genes` (NaN where `m` lacks a gene).
-pub fn values_in(genes: &[String], space: &GeneSpace, column: &[f64]) -> Vec<f64> {
-    genes
-        .iter()
-        .map(|g| {
-            space
-                .lookup(g, None)
-                .and_then(|i| column.get(i).copied())
-                .unwrap_or(f64::NAN)
-        })
-        .collect()
 }
 
 /// Fits the encoder on every signature of `m` except the held-out ones, on `device`

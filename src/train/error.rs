@@ -37,6 +37,9 @@ pub enum JobError {
     /// Training failed (including its resume checkpoints).
     #[error(transparent)]
     Train(#[from] TrainError),
+    /// Profiled compounds or their labels could not be read.
+    #[error(transparent)]
+    Link(#[from] crate::link::profiled::LinkError),
     /// Another run is writing the same output folder.
     #[error(transparent)]
     Locked(#[from] LockError),

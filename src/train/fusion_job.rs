@@ -17,7 +17,6 @@ use serde::Serialize;
 
 use super::job::{SplitPlan, make_split};
 use super::metrics::{SplitMetrics, TaskType};
-use super::signature_job::read_profiled;
 use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
 use crate::chem::Molecule;
 use crate::data::reader::csv_reader_with_lines;
@@ -25,6 +24,7 @@ use crate::data::table::parse_label;
 use crate::data::{DataError, MoleculeTable};
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::link::fusion::{FusionModel, PREDICTED_FLAG, aligned_values};
+use crate::link::profiled::{SIGNATURE_FEATURES, read_profiled};
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::ensemble::ensemble_predict;
 use crate::model::{
@@ -98,6 +98,9 @@ pub enum FusionError {
     /// A table could not be read.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The profiled compounds could not be read.
+    #[error(transparent)]
+    Link(#[from] crate::link::profiled::LinkError),
     /// A signature file could not be read.
     #[error(transparent)]
     Expr(#[from] crate::expr::ExprError),
@@ -287,7 +290,7 @@ pub fn run_fusion(
 
     let split = make_split(&table, &job.split, job.seed)?;
     let mut features = DescriptorFeatures {
-        generator: crate::train::indication_job::SIGNATURE_FEATURES.into(),
+        generator: SIGNATURE_FEATURES.into(),
         names: genes.clone(),
         mean: Vec::new(),
         sd: Vec::new(),

@@ -14,103 +14,20 @@
 //! Compounds without a known indication for a disease count as negatives for it. Metrics are
 //! test ROC-AUCs averaged over the diseases with both classes in the test set.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
-
 use burn::tensor::Device;
 use serde::Serialize;
 
 use super::error::{JobError, ensure};
 use super::job::{SplitPlan, make_split};
 use super::metrics::{SplitMetrics, TaskType};
-use super::signature_job::{ProfiledCompounds, morgan_fingerprints};
 use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
-use crate::data::DataError;
-use crate::data::reader::csv_reader;
+use crate::link::neighbors::NeighborConfig;
+use crate::link::profiled::{
+    IndicationLabels, ProfiledCompounds, SIGNATURE_FEATURES, morgan_fingerprints,
+};
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::ffn::Ffn;
-use crate::link::neighbors::NeighborConfig;
 use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind, MoleculeInput, StructureInput};
-
-/// Generator name of measured-signature features.
-pub const SIGNATURE_FEATURES: &str = "l1000_signature";
-
-/// Multi-label indication targets for profiled compounds.
-#[derive(Debug, Clone)]
-pub struct IndicationLabels {
-    /// Disease names (one task each).
-    pub diseases: Vec<String>,
-    /// Row-major `compounds × diseases` 0/1 labels, in the order of the profiled table.
-    pub labels: Vec<f32>,
-}
-
-/// Reads disease-modifying indications and keeps diseases with at least `min_drugs` of the
-/// profiled compounds.
-pub fn read_indications(
-    path: &Path,
-    profiled: &ProfiledCompounds,
-    min_drugs: usize,
-) -> Result<IndicationLabels, JobError> {
-    let mut reader = csv_reader(path)?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|source| JobError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let col = |n: &str| {
-        header
-            .iter()
-            .position(|h| h == n)
-            .ok_or_else(|| DataError::MissingColumn {
-                path: path.to_path_buf(),
-                column: n.to_string(),
-                available: header.join(", "),
-            })
-    };
-    let (disease, drug, category) = (col("disease")?, col("drugbank_id")?, col("category")?);
-    let known: HashSet<&str> = profiled.ids.iter().map(String::as_str).collect();
-    let mut by_disease: BTreeMap<String, HashSet<String>> = BTreeMap::new();
-    for (row, record) in reader.records().enumerate() {
-        let record = record.map_err(|source| JobError::CsvRow {
-            path: path.to_path_buf(),
-            row,
-            source,
-        })?;
-        let (d, id, c) = (
-            record.get(disease).unwrap_or(""),
-            record.get(drug).unwrap_or(""),
-            record.get(category).unwrap_or(""),
-        );
-        if c == "DM" && known.contains(id) {
-            by_disease
-                .entry(d.to_string())
-                .or_default()
-                .insert(id.to_string());
-        }
-    }
-    by_disease.retain(|_, drugs| drugs.len() >= min_drugs);
-    let diseases: Vec<String> = by_disease.keys().cloned().collect();
-    let index: HashMap<&str, usize> = profiled
-        .ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let t = diseases.len();
-    let mut labels = vec![0.0f32; profiled.ids.len() * t];
-    for (j, drugs) in by_disease.values().enumerate() {
-        for id in drugs {
-            if let Some(&i) = index.get(id.as_str()) {
-                labels[i * t + j] = 1.0;
-            }
-        }
-    }
-    Ok(IndicationLabels { diseases, labels })
-}
 
 /// Which inputs a model reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -217,7 +134,7 @@ pub struct IndicationResult {
     /// Neighbour models: the (structure, signature) votes' `k` and `p`, chosen by
     /// leave-one-out on the split's references.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub votes: Option<[super::indication_neighbors::VoteWeights; 2]>,
+    pub votes: Option<[crate::link::indication_votes::VoteWeights; 2]>,
 }
 
 /// Inputs and labels of some compounds for one modality.

@@ -10,12 +10,13 @@ use burn::tensor::Device;
 use super::ensemble::{ensemble_predict, load_ensemble};
 use super::error::{JobError, ensure};
 use super::job::{SplitPlan, TrainJob, make_split, run_train, table_inputs};
-use super::signature_job::{ProfiledCompounds, fit_neighbors, morgan_fingerprints};
+use super::signature_job::fit_neighbors;
 use super::trainer::EpochRecord;
 use crate::chem::Fingerprint;
 use crate::expr::{GeneSpace, MetaTable, SignatureMatrix};
-use crate::model::MoleculeInput;
 use crate::link::neighbors::NeighborSearch;
+use crate::link::profiled::{ProfiledCompounds, morgan_fingerprints};
+use crate::model::MoleculeInput;
 
 /// Measured and cross-validated predicted signatures of the same compounds.
 #[derive(Debug, Clone)]

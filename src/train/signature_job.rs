@@ -19,152 +19,18 @@ use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::ensemble::{ensemble_predict, load_ensemble};
 use super::error::JobError;
 use super::job::{TrainJob, make_split, run_train, table_inputs};
 use super::trainer::EpochRecord;
-use crate::chem::{Fingerprint, MolGraph, Molecule};
-use crate::data::reader::csv_reader_with_lines;
-use crate::data::{DataError, MoleculeTable, RowFailure};
-use crate::expr::matrix::{Layout, read_signatures};
+use crate::chem::Fingerprint;
+use crate::data::MoleculeTable;
 use crate::expr::signature::pearson;
+use crate::link::neighbors::{NeighborModel, NeighborSearch};
+use crate::link::profiled::{ProfiledCompounds, morgan_fingerprints};
 use crate::model::MoleculeInput;
-use crate::link::neighbors::{NeighborConfig, NeighborModel, NeighborSearch};
-
-/// Compounds with a structure and a measured signature, as a labelled table whose tasks are
-/// the genes.
-#[derive(Debug, Clone)]
-pub struct ProfiledCompounds {
-    /// SMILES and signatures (targets `len × n_genes`, no missing labels).
-    pub table: MoleculeTable,
-    /// Compound id of each table entry.
-    pub ids: Vec<String>,
-    /// Signatures whose compound has no usable structure (no SMILES, or not in the file).
-    pub without_structure: Vec<String>,
-}
-
-/// Joins a signature matrix (one signature per row, genes as columns) with a structure table
-/// (an id column and a SMILES column) on the compound id.
-pub fn read_profiled(
-    signatures: &Path,
-    structures: &Path,
-    id_column: Option<&str>,
-) -> Result<ProfiledCompounds, JobError> {
-    let sigs =
-        read_signatures(signatures, Layout::Rows).map_err(|source| JobError::Signatures {
-            path: signatures.to_path_buf(),
-            source,
-        })?;
-    let (mut reader, lines) = csv_reader_with_lines(structures)?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|source| JobError::Csv {
-            path: structures.to_path_buf(),
-            source,
-        })?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    let id_idx = match id_column {
-        Some(c) => header
-            .iter()
-            .position(|h| h == c)
-            .ok_or_else(|| DataError::MissingColumn {
-                path: structures.to_path_buf(),
-                column: c.to_string(),
-                available: header.join(", "),
-            })?,
-        None => 0,
-    };
-    let smiles_idx = header
-        .iter()
-        .position(|h| h.to_lowercase().contains("smiles"))
-        .ok_or_else(|| DataError::NoSmilesColumn {
-            path: structures.to_path_buf(),
-            available: header.join(", "),
-        })?;
-    let mut by_id = std::collections::HashMap::new();
-    for (row, record) in reader.records().enumerate() {
-        let record = record.map_err(|source| JobError::CsvRow {
-            path: structures.to_path_buf(),
-            row,
-            source,
-        })?;
-        let smiles = record.get(smiles_idx).unwrap_or("").trim().to_string();
-        let line = lines.line_of(record.position());
-        if let Some(id) = record.get(id_idx)
-            && !smiles.is_empty()
-        {
-            by_id.insert(id.trim().to_string(), (row, line, smiles));
-        }
-    }
-    let mut entries = Vec::new();
-    let mut without_structure = Vec::new();
-    for (s, id) in sigs.ids.iter().enumerate() {
-        match by_id.get(id) {
-            Some((row, line, smiles)) => entries.push((s, *row, *line, smiles.clone())),
-            None => without_structure.push(id.clone()),
-        }
-    }
-    let graphs: Vec<_> = entries
-        .par_iter()
-        .map(|(_, _, _, smiles)| MolGraph::from_smiles(smiles))
-        .collect();
-    let genes: Vec<String> = sigs.genes.ids().to_vec();
-    let g = genes.len();
-    let mut table = MoleculeTable {
-        path: signatures.to_path_buf(),
-        smiles_column: header[smiles_idx].clone(),
-        task_names: genes,
-        n_rows: sigs.n_signatures(),
-        ..MoleculeTable::default()
-    };
-    let mut ids = Vec::new();
-    for ((s, row, line, smiles), graph) in entries.into_iter().zip(graphs) {
-        match graph {
-            Ok(graph) => {
-                let values = sigs.column(s);
-                table.targets.extend(values.iter().map(|&v| v as f32));
-                table.mask.extend(values.iter().map(|v| v.is_finite()));
-                table.rows.push(s);
-                table.smiles.push(smiles);
-                table.graphs.push(graph);
-                ids.push(sigs.ids[s].clone());
-            }
-            Err(error) => table.failures.push(RowFailure {
-                row,
-                line,
-                smiles,
-                error,
-            }),
-        }
-    }
-    for (v, m) in table.targets.iter_mut().zip(&table.mask) {
-        if !m {
-            *v = 0.0;
-        }
-    }
-    debug_assert_eq!(table.targets.len(), table.len() * g);
-    Ok(ProfiledCompounds {
-        table,
-        ids,
-        without_structure,
-    })
-}
-
-/// [`read_profiled`] on a data folder laid out as the shared data: the consensus
-/// signatures joined with the profiled compounds' structures.
-pub fn read_profiled_data(data: &Path) -> Result<ProfiledCompounds, JobError> {
-    let shared = crate::data::SharedData::new(data);
-    read_profiled(
-        &shared.consensus_signatures(),
-        &shared.profiled_structures(),
-        None,
-    )
-}
 
 /// How well predicted signatures match measured ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -414,24 +280,6 @@ pub fn run_signature_job(
     std::fs::write(&file, serde_json::to_string_pretty(&report)?)
         .map_err(JobError::io("writing", &file))?;
     Ok(report)
-}
-
-/// Morgan fingerprints of SMILES (RDKit), in order.
-pub fn morgan_fingerprints(
-    smiles: &[String],
-    config: &NeighborConfig,
-) -> Result<Vec<Fingerprint>, JobError> {
-    smiles
-        .par_iter()
-        .map(|s| {
-            Molecule::from_smiles(s)
-                .and_then(|m| m.morgan_fingerprint(config.radius, config.bits))
-                .map_err(|source| JobError::Fingerprint {
-                    smiles: s.clone(),
-                    source,
-                })
-        })
-        .collect()
 }
 
 /// Fits a nearest-neighbour structure → signature model on the table entries `references`
