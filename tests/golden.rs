@@ -29,7 +29,10 @@ fn assert_same_values(
         let n = now.0.iter().position(|h| h == column).unwrap();
         for (i, (a, b)) in golden.1.iter().zip(&now.1).enumerate() {
             let (a, b): (f64, f64) = (a[g].parse().unwrap(), b[n].parse().unwrap());
-            assert!((a - b).abs() <= 1e-6, "row {i}, {column}: {a} then, {b} now");
+            assert!(
+                (a - b).abs() <= 1e-6,
+                "row {i}, {column}: {a} then, {b} now"
+            );
         }
     }
 }
@@ -40,7 +43,12 @@ fn bundled_tox21_screen_of_the_bundled_drugs_is_unchanged() {
     let out = dir.path().join("screen.csv");
     Command::cargo_bin("moltx")
         .unwrap()
-        .args(["screen", "--library", "fixtures/approved_drugs.csv", "--quiet"])
+        .args([
+            "screen",
+            "--library",
+            "fixtures/approved_drugs.csv",
+            "--quiet",
+        ])
         .arg("--out")
         .arg(&out)
         .assert()
@@ -65,7 +73,11 @@ fn format_v1_model_predictions_are_unchanged() {
     let out = dir.path().join("preds.csv");
     Command::cargo_bin("moltx")
         .unwrap()
-        .args(["predict", "--model", "fixtures/models/format_v1_small.moltx"])
+        .args([
+            "predict",
+            "--model",
+            "fixtures/models/format_v1_small.moltx",
+        ])
         .args(["--input", "fixtures/approved_drugs.csv", "--quiet", "--out"])
         .arg(&out)
         .assert()

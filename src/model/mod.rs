@@ -19,12 +19,12 @@ pub mod signature;
 pub mod signature_file;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
+pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};
 pub use embedder::Embedder;
 pub use ensemble::Ensemble;
 pub use input_spec::{FeatureSpec, InputError, InputSpec, StructureSpec};
-pub use scorer::{ScoreError, Scorer, Scores};
-pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};
 pub use net::{
     BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors, featurize,
     featurize_all, featurize_all_limited, featurize_molecule, raw_descriptors,
 };
+pub use scorer::{ScoreError, Scorer, Scores};
