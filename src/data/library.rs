@@ -308,13 +308,12 @@ pub(crate) fn pick_columns(
     };
     let smiles = match &options.smiles_column {
         Some(c) => find(c)?,
-        None => names
-            .iter()
-            .position(|n| n.to_lowercase().contains("smiles"))
-            .ok_or_else(|| DataError::NoSmilesColumn {
+        None => {
+            super::reader::find_smiles_column(names).ok_or_else(|| DataError::NoSmilesColumn {
                 path: path.to_path_buf(),
                 available: available.clone(),
-            })?,
+            })?
+        }
     };
     let id = match &options.id_column {
         Some(c) => Some(find(c)?),

@@ -23,6 +23,14 @@ pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>, DataError> 
     Ok(Box::new(BufReader::with_capacity(1 << 16, inner)))
 }
 
+/// The column that holds SMILES when none is named: the first whose name contains
+/// "smiles", in any case (`smiles`, `SMILES`, `canonical_smiles`, `Smiles_1`).
+pub fn find_smiles_column<S: AsRef<str>>(header: &[S]) -> Option<usize> {
+    header
+        .iter()
+        .position(|h| h.as_ref().to_lowercase().contains("smiles"))
+}
+
 /// Tab for `.tsv`/`.tab` files (optionally gzipped), comma otherwise.
 pub fn delimiter_for(path: &Path) -> u8 {
     let name = base_name(path);

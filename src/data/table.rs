@@ -124,13 +124,12 @@ impl MoleculeTable {
         };
         let smiles_idx = match &options.smiles_column {
             Some(name) => find(name)?,
-            None => header
-                .iter()
-                .position(|h| h.to_lowercase().contains("smiles"))
-                .ok_or_else(|| DataError::NoSmilesColumn {
+            None => super::reader::find_smiles_column(&header).ok_or_else(|| {
+                DataError::NoSmilesColumn {
                     path: path.to_path_buf(),
                     available: available.clone(),
-                })?,
+                }
+            })?,
         };
 
         let mut records = Vec::new();

@@ -104,13 +104,12 @@ pub fn read_profiled(
             })?,
         None => 0,
     };
-    let smiles_idx = header
-        .iter()
-        .position(|h| h.to_lowercase().contains("smiles"))
-        .ok_or_else(|| DataError::NoSmilesColumn {
+    let smiles_idx = crate::data::reader::find_smiles_column(&header).ok_or_else(|| {
+        DataError::NoSmilesColumn {
             path: structures.to_path_buf(),
             available: header.join(", "),
-        })?;
+        }
+    })?;
     let mut by_id = std::collections::HashMap::new();
     for (row, record) in reader.records().enumerate() {
         let record = record.map_err(|source| LinkError::CsvRow {
