@@ -17,8 +17,9 @@ use crate::expr::{
     AlignedQuery, ExprError, GeneSpace, GeneTable, RankedReferences, Score, ScoreParams,
     SignatureMatrix, score_references,
 };
+use crate::link::ReversalScorer;
 use crate::model::{MoleculeInput, ScoreError, Scorer};
-use crate::screen::{featurize_row, score_in_batches};
+use crate::screen::{prepare_row, score_in_batches};
 
 /// Why a ranking failed.
 #[derive(Debug, thiserror::Error)]
@@ -136,20 +137,26 @@ pub fn rank_measured(
 }
 
 /// Streams a library through a structure → signature model and scores each predicted
-/// signature against the disease; `each` receives every chunk's candidates in input order.
-/// The ranking's errors arrive as `E` (through [`RepurposeError`]), with those of `each`.
+/// signature against the disease ([`ReversalScorer`]); `each` receives every chunk's
+/// candidates in input order. The ranking's errors arrive as `E` (through
+/// [`RepurposeError`]), with those of `each`.
 pub fn rank_library<E: From<RepurposeError>>(
     disease: &QueryInput,
     library: &Path,
-    model: &dyn Scorer,
+    model: Box<dyn Scorer>,
     table: Option<&GeneTable>,
     options: &RepurposeOptions,
     device: &Device,
     each: &mut dyn FnMut(Vec<Candidate>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let spec = model.input_spec();
-    let genes = own(GeneSpace::new(model.tasks().to_vec()))?;
-    let query = aligned(disease, &genes, table, options.n_genes)?;
+    let scorer = own(ReversalScorer::new(
+        model,
+        disease,
+        table,
+        options.n_genes,
+        options.score,
+        options.params,
+    ))?;
     let mut reader = own(LibraryReader::open(library, &options.library))?;
     loop {
         let chunk: Vec<LibraryRow> = own(reader
@@ -161,25 +168,13 @@ pub fn rank_library<E: From<RepurposeError>>(
         }
         let features: Vec<_> = chunk
             .par_iter()
-            .map(|r| featurize_row(&spec, r, options.max_heavy_atoms))
+            .map(|r| prepare_row(&scorer, r, options.max_heavy_atoms))
             .collect();
         let ok: Vec<&MoleculeInput> = features
             .iter()
             .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
             .collect();
-        let mean = own(score_in_batches(model, &ok, options.batch_size, device))?.values;
-        let values: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
-        let scores = if ok.is_empty() {
-            Vec::new()
-        } else {
-            let refs = own(RankedReferences::from_values(genes.len(), values))?;
-            own(score_references(
-                &query,
-                &refs,
-                options.score,
-                &options.params,
-            ))?
-        };
+        let scores = own(score_in_batches(&scorer, &ok, options.batch_size, device))?.values;
         let mut k = 0;
         let candidates = chunk
             .into_iter()

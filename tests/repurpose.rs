@@ -526,3 +526,75 @@ fn indication_eval_runs_from_the_cli_with_pathways_encoder_and_predicted_signatu
         .failure()
         .stderr(predicates::str::contains("no predicted signature for D003"));
 }
+
+#[test]
+fn screen_with_a_disease_gives_repurpose_s_library_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let ranked = dir.path().join("candidates.tsv");
+    Command::cargo_bin("moltx")
+        .unwrap()
+        .args(["repurpose", "--disease", "fixtures/repurpose/disease.tsv"])
+        .args(["--model", "fixtures/models/struct2sig"])
+        .args([
+            "--library",
+            "fixtures/approved_drugs.csv",
+            "--score",
+            "cosine",
+            "--out",
+        ])
+        .arg(&ranked)
+        .assert()
+        .success();
+    let expected: HashMap<String, f64> = common::read_tsv(&ranked)
+        .into_iter()
+        .skip(1)
+        .map(|r| (r[1].clone(), r[4].parse().unwrap()))
+        .collect();
+    assert_eq!(expected.len(), 61);
+    // The same scores through the streaming pipeline, and its top-k (most reversing first).
+    let streamed = dir.path().join("reversal.csv");
+    let top = dir.path().join("top.csv");
+    for (out, extra) in [
+        (&streamed, vec![]),
+        (&top, vec!["--top-k", "5", "--by", "cosine", "--ascending"]),
+    ] {
+        Command::cargo_bin("moltx")
+            .unwrap()
+            .args(["screen", "--model", "fixtures/models/struct2sig"])
+            .args(["--library", "fixtures/approved_drugs.csv", "--disease"])
+            .arg("fixtures/repurpose/disease.tsv")
+            .args(["--score", "cosine", "--quiet", "--out"])
+            .arg(out)
+            .args(extra)
+            .assert()
+            .success();
+    }
+    let mut reader = csv::Reader::from_path(&streamed).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["row", "id", "smiles", "cosine", "error"]
+    );
+    let mut got: Vec<(String, f64)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[1].to_string(), r[3].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(got.len(), 61);
+    for (id, score) in &got {
+        assert!(
+            (score - expected[id]).abs() < 1e-6,
+            "{id}: {score} vs {}",
+            expected[id]
+        );
+    }
+    got.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let best: Vec<String> = csv::Reader::from_path(&top)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[1].to_string())
+        .collect();
+    let want: Vec<String> = got.iter().take(5).map(|(id, _)| id.clone()).collect();
+    assert_eq!(best, want);
+}

@@ -99,7 +99,7 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
         rank_library::<anyhow::Error>(
             &disease,
             library,
-            predictor.as_ref(),
+            predictor,
             table.as_ref(),
             &options,
             &device,

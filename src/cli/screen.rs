@@ -23,6 +23,20 @@ pub struct ScreenArgs {
     /// Top compounds per task to print at the end.
     #[arg(long, default_value_t = 3)]
     pub report: usize,
+    /// Score each compound's predicted signature (`--model` is a structure → signature
+    /// model) by connectivity to this disease signature (STARGEO table, up/down genes, GMT
+    /// pair or signature): one output column, the score; negative reverses the disease.
+    #[arg(long)]
+    pub disease: Option<PathBuf>,
+    /// Connectivity score for `--disease`.
+    #[arg(long, default_value = "wtcs", value_parser = ["wtcs", "ks", "xsum", "cosine", "pearson", "spearman"], requires = "disease")]
+    pub score: String,
+    /// Up and down genes taken from the disease signature.
+    #[arg(long, default_value_t = 150, requires = "disease")]
+    pub n_genes: usize,
+    /// Gene table mapping the disease's symbols to the model's gene ids.
+    #[arg(long, requires = "disease")]
+    pub gene_table: Option<PathBuf>,
 }
 
 /// Runs `moltx screen`.
@@ -40,9 +54,36 @@ pub fn run(args: &ScreenArgs) -> anyhow::Result<()> {
             )?)
         }
     };
+    let scorer = match &args.disease {
+        Some(disease) => reversal(scorer, disease, args)?,
+        None => scorer,
+    };
     let summary = run_stream(&args.stream, scorer.as_ref(), args.report, &device)?;
     print_summary(args, &summary);
     Ok(())
+}
+
+/// The model composed with a connectivity score against the disease.
+fn reversal(
+    model: Box<dyn Scorer>,
+    disease: &Path,
+    args: &ScreenArgs,
+) -> anyhow::Result<Box<dyn Scorer>> {
+    use anyhow::Context;
+    let query = crate::expr::query::read_query(disease, None, crate::expr::matrix::Layout::Rows)
+        .with_context(|| format!("reading {}", disease.display()))?;
+    let table = match &args.gene_table {
+        Some(p) => Some(crate::expr::GeneTable::read(p)?),
+        None => None,
+    };
+    Ok(Box::new(crate::link::ReversalScorer::new(
+        model,
+        &query,
+        table.as_ref(),
+        args.n_genes,
+        crate::expr::Score::parse(&args.score)?,
+        crate::expr::ScoreParams::default(),
+    )?))
 }
 
 fn print_summary(args: &ScreenArgs, s: &ScreenSummary) {

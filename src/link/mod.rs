@@ -9,6 +9,7 @@ pub mod indication_votes;
 pub mod neighbor_settings;
 pub mod neighbors;
 pub mod profiled;
+pub mod reversal;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use burn::tensor::Device;
 use crate::model::{CheckpointError, Ensemble, Scorer};
 pub use fusion::FusionModel;
 pub use neighbors::NeighborModel;
+pub use reversal::ReversalScorer;
 
 /// Loads any model as a scorer, told apart by the file's magic bytes or the folder's
 /// contents: a fusion folder, a nearest-neighbour file, or a network model file or folder of
