@@ -68,9 +68,10 @@ fn uint(bytes: &[u8]) -> u64 {
 /// Checks the global heap collections that hold a contiguous variable-length string
 /// dataset's strings before HDF5 reads them, refusing what makes libhdf5 1.10 (Debian 12's
 /// 1.10.8) misbehave: a zero-sized free-space object before a collection's end (its decoder
-/// loops forever), an object running past its collection, and a reference to an object larger
+/// loops forever), an object running past its collection, a reference to an object larger
 /// than the string length it records (the copy overruns the buffer sized by that length:
-/// heap corruption, then a crash). What this check cannot follow (chunked or compact layout,
+/// heap corruption, then a crash) and a reference to an object the collection does not hold
+/// (read from beyond its object table: use after free). What this check cannot follow (chunked or compact layout,
 /// references outside the file, a block that is not a collection) is left to HDF5, which
 /// reports it.
 fn check_global_heaps(ds: &hdf5::Dataset, n: usize, path: &Path) -> Result<()> {
@@ -101,9 +102,9 @@ fn check_global_heaps(ds: &hdf5::Dataset, n: usize, path: &Path) -> Result<()> {
     raw.read_exact(&mut refs).map_err(io)?;
     let mut wanted: std::collections::BTreeMap<u64, Vec<(u64, u64)>> = Default::default();
     for r in refs.chunks_exact(width) {
-        let len = uint(&r[..4]);
-        if len > 0 {
-            let (address, index) = (uint(&r[4..4 + sa]), uint(&r[4 + sa..]));
+        // Address 0 is a null string; any other reference is read, even of length 0.
+        let (len, address, index) = (uint(&r[..4]), uint(&r[4..4 + sa]), uint(&r[4 + sa..]));
+        if address != 0 {
             wanted.entry(address).or_default().push((index, len));
         }
     }
@@ -436,5 +437,30 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let err = read_gctx(&path).unwrap_err().to_string();
         assert!(err.contains("1-byte string refers to object"), "{err}");
+    }
+
+    /// Found by the fuzz campaign (`tests/fuzz.rs`, `gctx`, release): one byte of a
+    /// zero-length string's object index (`5` → `0x240005`) made libhdf5 1.10.8 read the
+    /// object table past its end (valgrind: reads inside a freed block; in the campaign, a
+    /// segfault a few cases later).
+    #[test]
+    fn a_reference_to_a_missing_heap_object_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gctx");
+        let m = crate::expr::gct::read_gct(Path::new("fixtures/expr/v12.gct")).unwrap();
+        write_gctx(&m, &path).unwrap();
+        // The third description (gene g3's, empty) is a zero-length reference
+        // (0u32, collection address, object index u32).
+        let refs = hdf5::File::open(&path)
+            .and_then(|f| f.dataset("0/META/ROW/Description"))
+            .map(|d| d.offset().unwrap())
+            .unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = refs as usize + 2 * 16;
+        assert_eq!(bytes[at..at + 4], [0; 4], "g3 has an empty description");
+        bytes[at + 14] = 0x24;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_gctx(&path).unwrap_err().to_string();
+        assert!(err.contains("refers to object"), "{err}");
     }
 }

@@ -114,6 +114,15 @@ impl SignatureEncoderFile {
         let bad = |reason: String| CheckpointError::BadHeader { path: p(), reason };
         let header: EncoderHeader =
             serde_json::from_slice(header).map_err(|e| bad(e.to_string()))?;
+        if let Some(sets) = &header.featurizer.pathways
+            && sets.names.len() != sets.members.len()
+        {
+            return Err(bad(format!(
+                "{} pathway names for {} pathways",
+                sets.names.len(),
+                sets.members.len()
+            )));
+        }
         let d = header.featurizer.len();
         if header.config.input_dim != d || header.scaling.len() != d {
             return Err(bad(format!(
@@ -198,5 +207,24 @@ mod tests {
                 "{field}: {err}"
             );
         }
+    }
+
+    /// Found by the fuzz campaign (`tests/fuzz.rs`, `encoder`, release): a pathway name
+    /// without its member list passed the width check (the width counts names) but made one
+    /// input short, and the embedding panicked ("Shape [1, 22] is invalid for input of size
+    /// 21").
+    #[test]
+    fn pathway_names_and_members_must_pair_up() {
+        let (path, device) = (Path::new("enc.moltx"), Device::flex());
+        let bytes = framed(|h| {
+            h["featurizer"]["input"] = serde_json::json!("both");
+            h["featurizer"]["pathways"] = serde_json::json!({"names": ["P"], "members": []});
+            h["config"]["input_dim"] = serde_json::json!(3);
+            h["scaling"]["names"] = serde_json::json!(["1", "2", "P"]);
+            h["scaling"]["mean"] = serde_json::json!([0.0, 0.0, 0.0]);
+            h["scaling"]["sd"] = serde_json::json!([1.0, 1.0, 1.0]);
+        });
+        let err = SignatureEncoderFile::from_bytes(&bytes, path, &device).unwrap_err();
+        assert!(err.to_string().contains("pathway names"), "{err}");
     }
 }
