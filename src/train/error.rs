@@ -64,24 +64,6 @@ pub enum JobError {
         /// The csv crate's error.
         source: csv::Error,
     },
-    /// A row of a CSV/TSV file could not be read.
-    #[error("{path}: row {row}: {source}")]
-    CsvRow {
-        /// The file.
-        path: PathBuf,
-        /// 0-based data row.
-        row: usize,
-        /// The csv crate's error.
-        source: csv::Error,
-    },
-    /// A signature file could not be read.
-    #[error("reading {path}: {source}")]
-    Signatures {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        source: ExprError,
-    },
     /// A table row's molecule could not be featurized.
     #[error("row {row}: {source}")]
     Row {
@@ -95,14 +77,6 @@ pub enum JobError {
     Descriptors {
         /// The table's row number.
         row: usize,
-        /// RDKit's reason.
-        source: ChemError,
-    },
-    /// A molecule's Morgan fingerprint could not be computed.
-    #[error("fingerprint of {smiles}: {source}")]
-    Fingerprint {
-        /// The molecule.
-        smiles: String,
         /// RDKit's reason.
         source: ChemError,
     },
