@@ -415,12 +415,12 @@ fn ffn_morgan_baseline_trains_and_predicts() {
 #[test]
 fn bundled_tox21_model_scores_the_bundled_drugs() {
     let device = Device::flex();
-    let members = moltx::train::ensemble::load_ensemble(&fixture("models/tox21"), &device).unwrap();
+    let members = moltx::model::ensemble::load_ensemble(&fixture("models/tox21"), &device).unwrap();
     assert_eq!(members[0].header.tasks.len(), 12);
     assert_eq!(members[0].header.task_type, TaskType::Classification);
     let inputs = graph_inputs(&drug_smiles());
     let refs: Vec<&MoleculeInput> = inputs.iter().collect();
-    let (mean, _) = moltx::train::ensemble::ensemble_predict(&members, &refs, 64, &device).unwrap();
+    let (mean, _) = moltx::model::ensemble::ensemble_predict(&members, &refs, 64, &device).unwrap();
     assert_eq!(mean.len(), 61 * 12);
     // Known biology the model must have learned: estradiol activates the estrogen receptor
     // (NR-ER, task 4) and prednisolone the androgen receptor (NR-AR, task 0); most drugs

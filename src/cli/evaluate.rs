@@ -7,7 +7,7 @@ use burn::tensor::Device;
 
 use crate::data::{MoleculeTable, TableOptions};
 use crate::model::MoleculeInput;
-use crate::train::ensemble::{ensemble_predict, load_ensemble};
+use crate::model::ensemble::{ensemble_predict, load_ensemble};
 use crate::train::job::table_inputs;
 use crate::train::metrics::SplitMetrics;
 

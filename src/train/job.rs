@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::ensemble::ensemble_predict;
 pub use super::error::JobError;
 use super::error::ensure;
 use super::metrics::{SplitMetrics, TaskType};
@@ -21,6 +20,7 @@ use crate::data::split::{
 };
 use crate::data::summary::scaffolds_of;
 use crate::data::{MoleculeTable, Split};
+use crate::model::ensemble::ensemble_predict;
 use rayon::prelude::*;
 
 use crate::chem::Molecule;

@@ -3,7 +3,6 @@
 //! training.
 
 pub mod encoder_job;
-pub mod ensemble;
 pub mod error;
 pub mod fusion_job;
 pub mod indication_job;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use burn::tensor::Device;
 
-use super::ensemble::{ensemble_predict, load_ensemble};
 use super::error::{JobError, ensure};
 use super::job::{SplitPlan, TrainJob, make_split, run_train, table_inputs};
 use super::signature_job::fit_neighbors;
@@ -17,6 +16,7 @@ use crate::expr::{GeneSpace, MetaTable, SignatureMatrix};
 use crate::link::neighbors::NeighborSearch;
 use crate::link::profiled::{ProfiledCompounds, morgan_fingerprints};
 use crate::model::MoleculeInput;
+use crate::model::ensemble::{ensemble_predict, load_ensemble};
 
 /// Measured and cross-validated predicted signatures of the same compounds.
 #[derive(Debug, Clone)]

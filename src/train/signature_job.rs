@@ -21,7 +21,6 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::ensemble::{ensemble_predict, load_ensemble};
 use super::error::JobError;
 use super::job::{TrainJob, make_split, run_train, table_inputs};
 use super::trainer::EpochRecord;
@@ -31,6 +30,7 @@ use crate::expr::signature::pearson;
 use crate::link::neighbors::{NeighborModel, NeighborSearch};
 use crate::link::profiled::{ProfiledCompounds, morgan_fingerprints};
 use crate::model::MoleculeInput;
+use crate::model::ensemble::{ensemble_predict, load_ensemble};
 
 /// How well predicted signatures match measured ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
