@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::chem::Fingerprint;
 use crate::expr::signature::pearson;
-use crate::model::checkpoint::{CheckpointError, frame, read_file, unframe, write_file};
+use crate::model::checkpoint::{
+    CheckpointError, MAX_MORGAN_RADIUS, frame, read_file, unframe, write_file,
+};
 use crate::model::input_spec::InputSpec;
 use crate::model::net::{MoleculeInput, StructureInput};
 use crate::model::scorer::{ScoreError, Scorer, Scores, check_inputs, checksum_identity};
@@ -30,6 +32,9 @@ pub use super::neighbor_settings::{GridPoint, NeighborConfig, NeighborGrid, Neig
 
 /// The 8 bytes every neighbour-model file starts with.
 pub const NEIGHBOR_MAGIC: &[u8; 8] = b"MOLTXKNN";
+/// Longest fingerprint a neighbour-model file may ask for (queries are fingerprinted with
+/// it: a corrupt length of 2³² asked RDKit for a 512 MiB bit vector per query).
+pub const MAX_FINGERPRINT_BITS: u32 = 1 << 24;
 /// The neighbour-model format version this build writes and reads.
 pub const NEIGHBOR_FORMAT_VERSION: u32 = 1;
 
@@ -313,6 +318,14 @@ impl NeighborModel {
         let header: NeighborHeader =
             serde_json::from_slice(header).map_err(|e| bad(e.to_string()))?;
         let (n, t) = (header.ids.len(), header.tasks.len());
+        let c = &header.config;
+        if c.radius > MAX_MORGAN_RADIUS || c.bits == 0 || c.bits > MAX_FINGERPRINT_BITS {
+            return Err(bad(format!(
+                "Morgan radius {} and length {} (at most {MAX_MORGAN_RADIUS} and \
+                 {MAX_FINGERPRINT_BITS} bits)",
+                c.radius, c.bits
+            )));
+        }
         if header.mean.len() != t {
             return Err(bad(format!(
                 "{} mean values for {t} tasks",
@@ -433,6 +446,35 @@ mod tests {
         Fingerprint {
             n_bits: 16,
             on_bits: bits.to_vec(),
+        }
+    }
+
+    /// The same guard as model files' (`tests/fuzz.rs` found the hang there, an `ffn-morgan`
+    /// header with `"morgan_radius": 1000000000`): a neighbour file fingerprints every query
+    /// with its header's radius and length, so both are bounded when it loads.
+    #[test]
+    fn a_huge_fingerprint_radius_or_length_is_refused() {
+        let model = NeighborModel::fit(
+            NeighborConfig {
+                k: 1,
+                power: 1.0,
+                radius: 2,
+                bits: 16,
+            },
+            vec!["g".into()],
+            vec!["a".into(), "b".into()],
+            vec![fp(&[1]), fp(&[2])],
+            vec![0.0, 1.0],
+        )
+        .unwrap();
+        let path = Path::new("knn.moltx");
+        assert!(NeighborModel::from_bytes(&model.to_bytes().unwrap(), path).is_ok());
+        for (radius, bits) in [(1_000_000_000, 16), (2, u32::MAX), (2, 0)] {
+            let mut bad = model.clone();
+            bad.header.config.radius = radius;
+            bad.header.config.bits = bits;
+            let err = NeighborModel::from_bytes(&bad.to_bytes().unwrap(), path).unwrap_err();
+            assert!(err.to_string().contains("Morgan radius"), "{err}");
         }
     }
 

@@ -249,6 +249,27 @@ impl Checkpoint {
                 ),
             });
         }
+        if header.model.morgan_radius > MAX_MORGAN_RADIUS {
+            return Err(CheckpointError::BadHeader {
+                path: p(),
+                reason: format!(
+                    "Morgan radius {} (at most {MAX_MORGAN_RADIUS})",
+                    header.model.morgan_radius
+                ),
+            });
+        }
+        if let Some(e) = &header.model.feature_encoder
+            && e.passthrough > header.model.descriptor_dim()
+        {
+            return Err(CheckpointError::BadHeader {
+                path: p(),
+                reason: format!(
+                    "{} features bypass the feature encoder, the model reads {}",
+                    e.passthrough,
+                    header.model.descriptor_dim()
+                ),
+            });
+        }
         if header.model.depth > MAX_DEPTH {
             return Err(CheckpointError::BadHeader {
                 path: p(),
@@ -297,6 +318,10 @@ impl Checkpoint {
 /// Most message-passing steps a model file may ask for (chemprop uses 3; the steps run on
 /// every prediction, so a corrupt count would make every prediction hang).
 pub const MAX_DEPTH: usize = 1000;
+
+/// Largest Morgan radius a model file may ask for (ECFP4 is 2; RDKit runs one pass per
+/// radius step on every molecule, so a corrupt radius of 10⁹ made every prediction hang).
+pub const MAX_MORGAN_RADIUS: u32 = 64;
 
 /// A lower bound on the serialized size of a linear layer `d_in → d_out` in weight units
 /// (one per weight, one for the layer); `None` on overflow.
@@ -515,7 +540,10 @@ mod tests {
         scaled["target_scaling"] = serde_json::json!({"mean": [0.0], "sd": []});
         let mut deep = json.clone();
         deep["model"]["depth"] = serde_json::json!(4294967296u64);
-        for bad in [scaled, deep] {
+        // And a Morgan radius of 10⁹ (RDKit then fingerprints without end).
+        let mut wide = json.clone();
+        wide["model"]["morgan_radius"] = serde_json::json!(1_000_000_000u32);
+        for bad in [scaled, deep, wide] {
             let framed = frame(MAGIC, version, &serde_json::to_vec(&bad).unwrap(), weights);
             let err = Checkpoint::from_bytes(&framed, path, &device).unwrap_err();
             assert!(matches!(err, CheckpointError::BadHeader { .. }), "{err}");
