@@ -1,7 +1,7 @@
 //! Indication prediction by similarity-weighted nearest neighbours, on the same scaffold splits
 //! as the networks of [`super::indication_job`]. A test compound's score for a disease is the
 //! weighted fraction of its `k` most similar training and validation compounds that treat it
-//! ([`weighted_average`], weights `max(s, 0)^p`):
+//! ([`weighted_average`](crate::link::neighbors::weighted_average), weights `max(s, 0)^p`):
 //! - structure: `s` = Tanimoto similarity of Morgan fingerprints;
 //! - signature: `s` = Pearson correlation of the standardized signature inputs (genes,
 //!   pathway scores or both, scaled on the training compounds);
@@ -9,7 +9,7 @@
 //! - fused, predicted: the same, with the test compound's signature predicted from structure
 //!   (compared with the references' measured signatures).
 //!
-//! Each modality chooses its own `k` and `p` from a [`NeighborGrid`] by leave-one-out on the
+//! Each modality chooses its own `k` and `p` from a [`NeighborGrid`](crate::link::neighbors::NeighborGrid) by leave-one-out on the
 //! references (mean ROC-AUC over the diseases of each reference's vote from the others), so
 //! nothing is tuned on test compounds. With 10–58 known drugs per disease, these models have
 //! nothing to overfit, where the networks do.
