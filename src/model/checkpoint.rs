@@ -534,8 +534,8 @@ mod tests {
         }
         json["model"]["hidden"] = serde_json::json!(16);
         // Found next, once the campaign predicted with every model it loaded: target scaling
-        // shorter than the outputs panicked in prediction (index out of bounds), and a huge
-        // `depth` made every prediction loop (4294967296 message-passing steps).
+        // shorter than the outputs panicked in prediction (index out of bounds). The depth cap
+        // guards the same way against a count that would make every prediction loop.
         let mut scaled = json.clone();
         scaled["target_scaling"] = serde_json::json!({"mean": [0.0], "sd": []});
         let mut deep = json.clone();
