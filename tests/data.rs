@@ -354,3 +354,26 @@ fn non_finite_targets_are_refused_before_training() {
         }
     }
 }
+
+#[test]
+fn a_ragged_or_non_utf8_row_is_reported_and_the_rest_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bad, reason) in [
+        (&b"bad,CCO,extra"[..], "found record with 3 fields"),
+        (&b"bad,C\xffC"[..], "UTF-8"),
+    ] {
+        let path = dir.path().join("t.csv");
+        let mut text = b"name,smiles\naspirin,CC(=O)Oc1ccccc1C(=O)O\n".to_vec();
+        text.extend_from_slice(bad);
+        text.extend_from_slice(b"\nethanol,CCO\n");
+        std::fs::write(&path, text).unwrap();
+        let table = MoleculeTable::read(&path, &TableOptions::default()).unwrap();
+        assert_eq!((table.n_rows, table.len()), (3, 2));
+        assert_eq!(table.rows, vec![0, 2], "the rows around the fault are read");
+        assert_eq!(table.failures.len(), 1);
+        let f = &table.failures[0];
+        assert_eq!((f.row, f.line), (1, 3));
+        assert_eq!(f.error.category(), "malformed row");
+        assert!(f.error.to_string().contains(reason), "{}", f.error);
+    }
+}

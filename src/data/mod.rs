@@ -17,4 +17,4 @@ pub use error::DataError;
 pub use library::{LibraryFormat, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
 pub use lock::{LockError, OutputLock};
 pub use split::Split;
-pub use table::{LabelError, MoleculeTable, RowFailure, TableOptions};
+pub use table::{LabelError, MoleculeTable, RowError, RowFailure, TableOptions};

@@ -40,8 +40,29 @@ pub struct RowFailure {
     pub line: u64,
     /// The SMILES as written (trimmed).
     pub smiles: String,
-    /// Why RDKit rejected it.
-    pub error: ChemError,
+    /// Why the row was left out.
+    pub error: RowError,
+}
+
+/// Why one row of a table was left out (the rest are read).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RowError {
+    /// RDKit rejected the molecule (or it is over the size limit).
+    #[error(transparent)]
+    Molecule(#[from] ChemError),
+    /// The row itself is broken: the wrong number of fields, or bytes that are not UTF-8.
+    #[error("malformed row: {0}")]
+    Malformed(String),
+}
+
+impl RowError {
+    /// A short category for counting failures by kind.
+    pub fn category(&self) -> &'static str {
+        match self {
+            RowError::Molecule(e) => e.category(),
+            RowError::Malformed(_) => "malformed row",
+        }
+    }
 }
 
 /// The valid molecules of a dataset with their (possibly missing) labels.
@@ -132,13 +153,30 @@ impl MoleculeTable {
             })?,
         };
 
-        let mut records = Vec::new();
+        // A row with the wrong number of fields or bytes that are not UTF-8 is reported and
+        // left out; the rest are read. Other errors (I/O) end the read.
+        let mut entries: Vec<Result<csv::StringRecord, String>> = Vec::new();
         let mut lines = Vec::new();
         for result in reader.records() {
-            let record = result.map_err(malformed)?;
-            lines.push(line_of.line_of(record.position()));
-            records.push(record);
+            match result {
+                Ok(record) => {
+                    lines.push(line_of.line_of(record.position()));
+                    entries.push(Ok(record));
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
+                    ) =>
+                {
+                    lines.push(line_of.line_of(e.position()));
+                    entries.push(Err(e.to_string()));
+                }
+                Err(e) => return Err(malformed(e)),
+            }
         }
+        let records: Vec<&csv::StringRecord> =
+            entries.iter().filter_map(|e| e.as_ref().ok()).collect();
 
         let target_idx: Vec<usize> = match &options.target_columns {
             Some(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
@@ -155,13 +193,14 @@ impl MoleculeTable {
                 .collect(),
         };
 
-        let parsed: Vec<Result<MolGraph, ChemError>> = records
+        let parsed: Vec<Result<MolGraph, RowError>> = entries
             .par_iter()
-            .map(|r| {
-                MolGraph::from_smiles_limited(
+            .map(|entry| match entry {
+                Ok(r) => Ok(MolGraph::from_smiles_limited(
                     r.get(smiles_idx).unwrap_or(""),
                     options.max_heavy_atoms,
-                )
+                )?),
+                Err(reason) => Err(RowError::Malformed(reason.clone())),
             })
             .collect();
 
@@ -170,11 +209,25 @@ impl MoleculeTable {
             path: path.to_path_buf(),
             smiles_column: header[smiles_idx].clone(),
             task_names: target_idx.iter().map(|&c| header[c].clone()).collect(),
-            n_rows: records.len(),
+            n_rows: entries.len(),
             ..Default::default()
         };
-        for (row, ((record, graph), &line)) in records.iter().zip(parsed).zip(&lines).enumerate() {
+        let empty = csv::StringRecord::new();
+        for (row, ((entry, graph), &line)) in entries.iter().zip(parsed).zip(&lines).enumerate() {
+            let record = entry.as_ref().unwrap_or(&empty);
             let smiles = record.get(smiles_idx).unwrap_or("").trim().to_string();
+            let graph = match graph {
+                Ok(graph) => graph,
+                Err(error) => {
+                    table.failures.push(RowFailure {
+                        row,
+                        line,
+                        smiles,
+                        error,
+                    });
+                    continue;
+                }
+            };
             let mut labels = Vec::with_capacity(n_tasks);
             for &c in &target_idx {
                 let cell = record.get(c).unwrap_or("");
@@ -188,22 +241,12 @@ impl MoleculeTable {
                 })?;
                 labels.push(value);
             }
-            match graph {
-                Ok(graph) => {
-                    table.rows.push(row);
-                    table.smiles.push(smiles);
-                    table.graphs.push(graph);
-                    for label in labels {
-                        table.targets.push(label.unwrap_or(0.0));
-                        table.mask.push(label.is_some());
-                    }
-                }
-                Err(error) => table.failures.push(RowFailure {
-                    row,
-                    line,
-                    smiles,
-                    error,
-                }),
+            table.rows.push(row);
+            table.smiles.push(smiles);
+            table.graphs.push(graph);
+            for label in labels {
+                table.targets.push(label.unwrap_or(0.0));
+                table.mask.push(label.is_some());
             }
         }
         Ok(table)

@@ -162,7 +162,7 @@ pub fn read_profiled(
                 row,
                 line,
                 smiles,
-                error,
+                error: error.into(),
             }),
         }
     }
