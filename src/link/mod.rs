@@ -6,6 +6,7 @@
 
 pub mod fusion;
 pub mod indication_votes;
+pub mod neighbor_file;
 pub mod neighbor_settings;
 pub mod neighbors;
 pub mod profiled;
@@ -26,7 +27,7 @@ pub use reversal::ReversalScorer;
 pub fn load_any(path: &Path, device: &Device) -> Result<Box<dyn Scorer>, CheckpointError> {
     if FusionModel::is_fusion_folder(path) {
         Ok(Box::new(FusionModel::load(path, device)?))
-    } else if neighbors::is_neighbor_file(path) {
+    } else if neighbor_file::is_neighbor_file(path) {
         Ok(Box::new(NeighborModel::load(path)?))
     } else {
         Ok(Box::new(Ensemble::load(path, device)?))
