@@ -222,7 +222,7 @@ impl Scorer for FusionModel {
 
     fn prepare(&self, mol: &Molecule, id: &str) -> Result<MoleculeInput, InputError> {
         let features = self.signature_features(mol, id)?;
-        self.input_spec().prepare(mol, Some(&features))
+        self.net.header.prepare(mol, Some(&features))
     }
 
     fn score(&self, inputs: &[&MoleculeInput], device: &Device) -> Result<Scores, ScoreError> {

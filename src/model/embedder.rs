@@ -38,6 +38,14 @@ impl Scorer for Embedder {
         &self.columns
     }
 
+    fn prepare(
+        &self,
+        mol: &crate::chem::Molecule,
+        _id: &str,
+    ) -> Result<MoleculeInput, crate::model::InputError> {
+        self.model.header.prepare(mol, None)
+    }
+
     fn score(&self, inputs: &[&MoleculeInput], device: &Device) -> Result<Scores, ScoreError> {
         check_inputs(&self.input_spec(), inputs)?;
         let values = embed(

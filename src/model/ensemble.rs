@@ -159,6 +159,14 @@ impl Scorer for Ensemble {
         self.members.len() > 1
     }
 
+    fn prepare(
+        &self,
+        mol: &crate::chem::Molecule,
+        _id: &str,
+    ) -> Result<MoleculeInput, crate::model::InputError> {
+        self.first().header.prepare(mol, None)
+    }
+
     fn score(&self, inputs: &[&MoleculeInput], device: &Device) -> Result<Scores, ScoreError> {
         check_inputs(&self.input_spec(), inputs)?;
         let (mean, sd) = ensemble_predict(&self.members, inputs, self.batch_size, device)?;

@@ -271,6 +271,19 @@ impl super::CheckpointHeader {
             .clone()
             .unwrap_or_else(|| InputSpec::of_model(&self.model, &self.feature_layout))
     }
+
+    /// Builds the input of one molecule for this model, without copying the spec (a spec
+    /// can name hundreds of descriptors or genes, and this runs once per molecule).
+    pub fn prepare(
+        &self,
+        mol: &Molecule,
+        supplied: Option<&[f32]>,
+    ) -> Result<MoleculeInput, InputError> {
+        match &self.input_spec {
+            Some(spec) => spec.prepare(mol, supplied),
+            None => self.input_spec().prepare(mol, supplied),
+        }
+    }
 }
 
 #[cfg(test)]
