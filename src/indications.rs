@@ -3,29 +3,33 @@
 //! profiled reference compounds (structure, measured L1000 signature and known
 //! disease-modifying indications). The evidence is the structure alone, or the structure fused
 //! with the compound's measured signature when one is given, or with a signature predicted
-//! from its structure when a structure → signature model is given. Compounds stream through
-//! in chunks (bounded memory), and every input row gets one result, failures with a reason.
+//! from its structure when a structure → signature model is given. [`IndicationScorer`] is a
+//! [`Scorer`], so libraries stream through the screening pipeline (bounded memory, shards,
+//! resume, top-k, Parquet), and every input row gets one result, failures with a reason.
 //!
 //! A library compound with the constitution of a reference compound (a known drug) is scored
 //! without that reference's vote, so its scores are predictions comparable with a new
 //! compound's, not a look-up of its own labels; the reference's id and known indications are
 //! reported beside them.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use burn::tensor::Device;
 use rayon::prelude::*;
 
-use crate::chem::{Fingerprint, Molecule};
-use crate::data::{LibraryOptions, LibraryReader, LibraryRow};
+use crate::chem::Molecule;
 use crate::expr::{GeneSpace, SignatureMatrix};
 use crate::link::indication_votes::{IndicationNeighbors, fuse};
 use crate::link::neighbors::NeighborSearch;
 use crate::link::profiled::SIGNATURE_FEATURES;
 use crate::link::profiled::{morgan_fingerprints, read_indications, read_profiled_data, values_in};
 use crate::model::descriptors::DescriptorFeatures;
-use crate::model::{InputSpec, MoleculeInput, Scorer, StructureInput};
-use crate::screen::{featurize_row, score_in_batches};
+use crate::model::input_spec::FeatureSpec;
+use crate::model::scorer::{check_inputs, checksum_identity};
+use crate::model::{
+    InputError, InputSpec, MoleculeInput, ScoreError, Scorer, Scores, StructureInput,
+};
 
 /// Why scoring a library for indications failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,28 +75,6 @@ impl IndicationEvidence {
     }
 }
 
-/// One library compound's result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndicationPrediction {
-    /// 0-based entry index in the library.
-    pub row: u64,
-    /// Identifier (or `row N`).
-    pub id: String,
-    /// SMILES (as written, or canonical for molfile entries).
-    pub smiles: String,
-    /// Evidence kind.
-    pub evidence: IndicationEvidence,
-    /// One score in [0, 1] per disease (empty when the compound could not be scored).
-    /// A compound that is itself a reference is scored without its own vote.
-    pub scores: Vec<f64>,
-    /// Ids of the references with the compound's constitution (usually none, or one).
-    pub reference_ids: Vec<String>,
-    /// Diseases those references are known to treat (disease-modifying), in disease order.
-    pub known: Vec<String>,
-    /// Why the compound could not be scored, if it could not.
-    pub error: Option<String>,
-}
-
 /// The reference compounds and their gene space.
 #[derive(Debug, Clone)]
 pub struct IndicationReferences {
@@ -109,22 +91,12 @@ pub struct IndicationReferences {
 }
 
 impl IndicationReferences {
-    /// The references with the same constitution as a compound (canonical SMILES without
-    /// stereochemistry): only those with Tanimoto similarity 1 are candidates, so other
-    /// compounds are not parsed again.
-    pub fn identical_references(&self, similarities: &[f64], smiles: &str) -> Vec<usize> {
-        let candidates: Vec<usize> = (0..similarities.len().min(self.constitutions.len()))
+    /// The references with a compound's constitution (`constitution`: its canonical SMILES
+    /// without stereochemistry) among those with Tanimoto similarity 1 to it.
+    pub fn identical_references(&self, similarities: &[f64], constitution: &str) -> Vec<usize> {
+        (0..similarities.len().min(self.constitutions.len()))
             .filter(|&i| similarities[i] >= 1.0)
-            .collect();
-        if candidates.is_empty() {
-            return Vec::new();
-        }
-        let Ok(key) = constitution(smiles) else {
-            return Vec::new();
-        };
-        candidates
-            .into_iter()
-            .filter(|&i| self.constitutions[i].as_deref() == Some(key.as_str()))
+            .filter(|&i| self.constitutions[i].as_deref() == Some(constitution))
             .collect()
     }
 
@@ -195,164 +167,256 @@ pub fn load_references(
     })
 }
 
-/// Sources of signatures for library compounds.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SignatureSources<'a> {
-    /// Measured signatures, by compound id.
-    pub measured: Option<&'a SignatureMatrix>,
-    /// A structure → signature model for the other compounds, and the device it runs on.
-    pub predictor: Option<(&'a dyn Scorer, &'a Device)>,
+/// Name of the last supplied feature of an [`IndicationScorer`]'s input: which evidence the
+/// signature values before it are (0 none, 1 measured, 2 predicted).
+pub const EVIDENCE_FEATURE: &str = "signature_evidence";
+
+/// The note columns of an [`IndicationScorer`]: the evidence kind, the best diseases named,
+/// the references with the compound's constitution, and their known indications.
+pub const INDICATION_NOTES: [&str; 4] = ["evidence", "top", "reference", "known"];
+
+/// Indication scores of library compounds as a [`Scorer`], so the streaming pipeline serves
+/// `moltx indications` (shards, resume, top-k, Parquet): one output per disease, in [0, 1],
+/// and the notes of [`INDICATION_NOTES`].
+///
+/// Preparing a molecule makes its Morgan fingerprint (the references' settings) and its
+/// signature over the references' genes: the measured one when its id has one, else one
+/// predicted from its structure by the structure → signature model, if there is one; the
+/// input's key is its constitution when some reference has the same fingerprint. Scoring takes
+/// the structural neighbours' vote, fused with the signature neighbours' vote when there is a
+/// signature, leaving out the references with the same constitution.
+#[derive(Debug)]
+pub struct IndicationScorer {
+    references: IndicationReferences,
+    spec: InputSpec,
+    measured: HashMap<String, Vec<f32>>,
+    predictor: Option<(Box<dyn Scorer>, GeneSpace)>,
+    device: Device,
+    named: usize,
+    notes: Vec<String>,
 }
 
-/// Streams a library and predicts every compound's indication scores; `each` receives every
-/// chunk's results in input order. The library's errors arrive as `E` (through
-/// [`IndicationError`]), with those of `each`.
-pub fn predict_library_indications<E: From<IndicationError>>(
-    references: &IndicationReferences,
-    library: &Path,
-    options: &LibraryOptions,
-    sources: SignatureSources,
-    chunk_size: usize,
-    max_heavy_atoms: usize,
-    each: &mut dyn FnMut(Vec<IndicationPrediction>) -> Result<(), E>,
-) -> Result<(), E> {
-    let neighbors = references.model.config();
-    let spec = InputSpec::morgan(neighbors.radius, neighbors.bits);
-    let predictor = match sources.predictor {
-        Some((p, device)) => Some((
-            p,
-            device,
-            p.input_spec(),
-            own(GeneSpace::new(p.tasks().to_vec()))?,
-        )),
-        None => None,
-    };
-    let ref_genes = references.genes.ids();
-    let mut reader = own(LibraryReader::open(library, options))?;
-    loop {
-        let chunk: Vec<LibraryRow> = own(reader
-            .by_ref()
-            .take(chunk_size.max(1))
-            .collect::<Result<_, _>>())?;
-        if chunk.is_empty() {
-            return Ok(());
+impl IndicationScorer {
+    /// Scores from structure alone, naming the `named` best diseases per compound.
+    pub fn new(references: IndicationReferences, named: usize, device: &Device) -> Self {
+        let config = references.model.config();
+        let mut names = references.genes.ids().to_vec();
+        names.push(EVIDENCE_FEATURE.to_string());
+        let spec = InputSpec {
+            features: Some(FeatureSpec::Supplied {
+                generator: SIGNATURE_FEATURES.to_string(),
+                names,
+            }),
+            ..InputSpec::morgan(config.radius, config.bits)
+        };
+        IndicationScorer {
+            references,
+            spec,
+            measured: HashMap::new(),
+            predictor: None,
+            device: device.clone(),
+            named,
+            notes: INDICATION_NOTES.map(String::from).to_vec(),
         }
-        let parsed: Vec<Result<(Fingerprint, String), String>> = chunk
-            .par_iter()
-            .map(|row| match featurize_row(&spec, row, max_heavy_atoms) {
-                Ok((input, smiles)) => match input.structure {
-                    StructureInput::Morgan(fp) => Ok((fp, smiles)),
-                    _ => Err("no fingerprint".to_string()),
-                },
-                Err((_, message)) => Err(message),
-            })
-            .collect();
-        // Signatures: measured ones by id, else predicted ones (one batch per chunk).
-        let mut signatures: Vec<Option<(Vec<f64>, IndicationEvidence)>> = chunk
+    }
+
+    /// Also reads measured signatures, keyed by the library's ids.
+    pub fn with_measured(mut self, measured: &SignatureMatrix) -> Self {
+        let genes = self.references.genes.ids();
+        self.measured = measured
+            .ids
             .iter()
-            .map(|row| {
-                let m = sources.measured?;
-                let s = m.position(&row.id)?;
-                Some((
-                    values_in(ref_genes, &m.genes, m.column(s)),
-                    IndicationEvidence::StructureMeasured,
-                ))
+            .enumerate()
+            .map(|(s, id)| {
+                let values = values_in(genes, &measured.genes, measured.column(s));
+                (id.clone(), values.iter().map(|&v| v as f32).collect())
             })
             .collect();
-        if let Some((p, device, input_spec, genes)) = &predictor {
-            let wanted: Vec<usize> = (0..chunk.len())
-                .filter(|&i| signatures[i].is_none() && parsed[i].is_ok())
-                .collect();
-            // A fingerprint model reuses the fingerprint already made; others parse again.
-            let same_fingerprint = *input_spec == spec;
-            let inputs: Vec<_> = wanted
-                .par_iter()
-                .map(|&i| match (&parsed[i], same_fingerprint) {
-                    (Ok((fp, _)), true) => Ok(MoleculeInput {
-                        structure: StructureInput::Morgan(fp.clone()),
-                        descriptors: Vec::new(),
-                    }),
-                    _ => featurize_row(input_spec, &chunk[i], max_heavy_atoms)
-                        .map(|(input, _)| input),
-                })
-                .collect();
-            let ok: Vec<(usize, _)> = wanted
-                .iter()
-                .zip(&inputs)
-                .filter_map(|(&i, r)| r.as_ref().ok().map(|input| (i, input)))
-                .collect();
-            let refs: Vec<_> = ok.iter().map(|(_, input)| *input).collect();
-            if !refs.is_empty() {
-                let values = own(score_in_batches(*p, &refs, 128, device))?.values;
-                let g = genes.len();
-                for (k, (i, _)) in ok.iter().enumerate() {
-                    signatures[*i] = Some((
-                        values_in(ref_genes, genes, &values[k * g..(k + 1) * g]),
-                        IndicationEvidence::StructurePredicted,
-                    ));
-                }
-            }
+        self
+    }
+
+    /// Also predicts signatures from structure for compounds without a measured one.
+    pub fn with_predictor(mut self, predictor: Box<dyn Scorer>) -> Result<Self, IndicationError> {
+        let genes = GeneSpace::new(predictor.tasks().to_vec())?;
+        self.predictor = Some((predictor, genes));
+        Ok(self)
+    }
+
+    /// The reference compounds.
+    pub fn references(&self) -> &IndicationReferences {
+        &self.references
+    }
+
+    /// The signature features of one molecule: values over the references' genes and the
+    /// evidence code.
+    fn signature_features(
+        &self,
+        mol: &Molecule,
+        id: &str,
+        fingerprint: &MoleculeInput,
+    ) -> Result<Vec<f32>, InputError> {
+        let g = self.references.genes.len();
+        if let Some(values) = self.measured.get(id) {
+            let mut features = values.clone();
+            features.push(1.0);
+            return Ok(features);
         }
-        let results: Vec<IndicationPrediction> = chunk
-            .into_par_iter()
-            .zip(parsed)
-            .zip(signatures)
-            .map(|((row, parsed), signature)| {
-                let id = if row.id.is_empty() {
-                    format!("row {}", row.row)
-                } else {
-                    row.id.clone()
-                };
-                match parsed {
-                    Ok((fp, smiles)) => {
-                        let model = &references.model;
-                        let sims = model.structure_similarities(&fp);
-                        let own = references.identical_references(&sims, &smiles);
-                        let structure = model.structure_scores_excluding(&sims, &own);
-                        let (scores, evidence) = match signature {
-                            Some((values, evidence)) => {
-                                let raw: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-                                let standardized = model.standardize(&raw);
-                                let g = model.signature_scores_excluding(
-                                    &model.signature_similarities(&standardized),
-                                    &own,
-                                );
-                                (fuse(&structure, &g), evidence)
-                            }
-                            None => (structure, IndicationEvidence::Structure),
-                        };
-                        IndicationPrediction {
-                            row: row.row,
-                            id,
-                            smiles,
-                            evidence,
-                            scores,
-                            reference_ids: own.iter().map(|&i| references.ids[i].clone()).collect(),
-                            known: references.known_diseases(&own),
-                            error: None,
-                        }
-                    }
-                    Err(message) => IndicationPrediction {
-                        row: row.row,
-                        id,
-                        smiles: match &row.molecule {
-                            crate::data::MoleculeText::Smiles(s) => s.clone(),
-                            crate::data::MoleculeText::Molblock(_) => String::new(),
-                        },
-                        evidence: IndicationEvidence::Structure,
-                        scores: Vec::new(),
-                        reference_ids: Vec::new(),
-                        known: Vec::new(),
-                        error: Some(message),
-                    },
-                }
+        let Some((predictor, genes)) = &self.predictor else {
+            let mut features = vec![f32::NAN; g];
+            features.push(0.0);
+            return Ok(features);
+        };
+        // A fingerprint model reuses the fingerprint already made; others prepare their own.
+        let own;
+        let input = if predictor.input_spec() == InputSpec::morgan(self.config().0, self.config().1)
+        {
+            fingerprint
+        } else {
+            own = predictor.prepare(mol, id)?;
+            &own
+        };
+        let scores = predictor.score(&[input], &self.device).map_err(|e| {
+            InputError::Chem(crate::chem::ChemError::Computation {
+                what: "a predicted signature",
+                reason: e.to_string(),
             })
+        })?;
+        let mut features: Vec<f32> = values_in(self.references.genes.ids(), genes, &scores.values)
+            .iter()
+            .map(|&v| v as f32)
             .collect();
-        each(results)?;
+        features.push(2.0);
+        Ok(features)
+    }
+
+    /// The references' fingerprint radius and length.
+    fn config(&self) -> (u32, u32) {
+        let c = self.references.model.config();
+        (c.radius, c.bits)
+    }
+
+    /// One compound's scores and notes.
+    fn score_one(&self, input: &MoleculeInput) -> (Vec<f64>, [String; 4]) {
+        let t = self.references.model.diseases.len();
+        // Inputs are checked against the spec first, so both are there.
+        let (StructureInput::Morgan(fp), Some((code, values))) =
+            (&input.structure, input.descriptors.split_last())
+        else {
+            return (vec![f64::NAN; t], Default::default());
+        };
+        let model = &self.references.model;
+        let sims = model.structure_similarities(fp);
+        let own = match &input.key {
+            Some(key) => self.references.identical_references(&sims, key),
+            None => Vec::new(),
+        };
+        let structure = model.structure_scores_excluding(&sims, &own);
+        let evidence = match *code as u8 {
+            1 => IndicationEvidence::StructureMeasured,
+            2 => IndicationEvidence::StructurePredicted,
+            _ => IndicationEvidence::Structure,
+        };
+        let scores = if evidence == IndicationEvidence::Structure {
+            structure
+        } else {
+            let standardized = model.standardize(values);
+            let signature = model
+                .signature_scores_excluding(&model.signature_similarities(&standardized), &own);
+            fuse(&structure, &signature)
+        };
+        let diseases = &model.diseases;
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        let top: Vec<String> = order
+            .iter()
+            .take(self.named)
+            .map(|&j| format!("{} ({:.2})", diseases[j], scores[j]))
+            .collect();
+        let notes = [
+            evidence.name().to_string(),
+            top.join("; "),
+            own.iter()
+                .map(|&i| self.references.ids[i].as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            self.references.known_diseases(&own).join("; "),
+        ];
+        (scores, notes)
     }
 }
 
-/// A lower layer's result with its error as a [`IndicationError`].
-fn own<T>(result: Result<T, impl Into<IndicationError>>) -> Result<T, IndicationError> {
-    result.map_err(Into::into)
+impl Scorer for IndicationScorer {
+    fn input_spec(&self) -> InputSpec {
+        self.spec.clone()
+    }
+
+    fn tasks(&self) -> &[String] {
+        &self.references.model.diseases
+    }
+
+    fn note_columns(&self) -> &[String] {
+        &self.notes
+    }
+
+    fn prepare(&self, mol: &Molecule, id: &str) -> Result<MoleculeInput, InputError> {
+        let (radius, bits) = self.config();
+        let fingerprint = InputSpec::morgan(radius, bits).prepare(mol, None)?;
+        let features = self.signature_features(mol, id, &fingerprint)?;
+        let mut input = self.spec.prepare(mol, Some(&features))?;
+        // The constitution is needed only where a reference has the same fingerprint.
+        if let StructureInput::Morgan(fp) = &input.structure {
+            let sims = self.references.model.structure_similarities(fp);
+            if sims.iter().any(|&s| s >= 1.0) {
+                input.key = Some(mol.canonical_smiles_without_stereo()?);
+            }
+        }
+        Ok(input)
+    }
+
+    fn score(&self, inputs: &[&MoleculeInput], _device: &Device) -> Result<Scores, ScoreError> {
+        check_inputs(&self.spec, inputs)?;
+        let mut scores = Scores {
+            n: inputs.len(),
+            ..Scores::default()
+        };
+        for (values, notes) in inputs
+            .par_iter()
+            .map(|input| self.score_one(input))
+            .collect::<Vec<_>>()
+        {
+            scores.values.extend(values);
+            scores.notes.extend(notes);
+        }
+        Ok(scores)
+    }
+
+    fn identity(&self) -> Result<String, String> {
+        let model = &self.references.model;
+        let mut measured: Vec<(&String, &Vec<f32>)> = self.measured.iter().collect();
+        measured.sort_by(|a, b| a.0.cmp(b.0));
+        let bytes: Vec<u8> = measured
+            .iter()
+            .flat_map(|(id, v)| {
+                id.bytes()
+                    .chain(v.iter().flat_map(|x| x.to_le_bytes()))
+                    .collect::<Vec<u8>>()
+            })
+            .collect();
+        let labels: Vec<u8> = model
+            .labels()
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        Ok(format!(
+            "indications:{:?}:{}:{}:{}:{}",
+            model.config(),
+            self.named,
+            checksum_identity(&[labels, self.references.ids.join("\n").into_bytes()]),
+            checksum_identity(&[bytes]),
+            match &self.predictor {
+                Some((p, _)) => p.identity()?,
+                None => "none".into(),
+            }
+        ))
+    }
 }

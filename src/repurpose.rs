@@ -1,7 +1,9 @@
 //! Repurposing: rank compounds by how strongly their signature reverses a disease signature.
 //! Profiled compounds are scored on their measured signatures; library compounds (never
-//! profiled) on signatures predicted from their structure by a structure → signature model,
-//! streamed chunk by chunk. Every compound gets one row saying which evidence it rests on.
+//! profiled) on signatures predicted from their structure by a structure → signature model
+//! ([`ReversalScorer`]), streamed through the screening pipeline (shards, resume, top-k,
+//! Parquet) with the profiled compounds' rows leading. Every compound gets one row saying
+//! which evidence it rests on.
 //!
 //! The connectivity score (WTCS by default) of a reversing compound is negative, so candidates
 //! are ranked from the most negative score up.
@@ -9,17 +11,17 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use rayon::prelude::*;
 
-use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
 use crate::expr::query::{QueryInput, align_query};
 use crate::expr::{
     AlignedQuery, ExprError, GeneSpace, GeneTable, RankedReferences, Score, ScoreParams,
     SignatureMatrix, score_references,
 };
 use crate::link::ReversalScorer;
-use crate::model::{MoleculeInput, ScoreError, Scorer};
-use crate::screen::{prepare_row, score_in_batches};
+use crate::link::reversal::EVIDENCE_NOTE;
+use crate::model::Scorer;
+use crate::screen::output::OutputLayout;
+use crate::screen::{ScoredRow, ScreenError, ScreenOptions, ScreenProgress, ScreenSummary, screen};
 
 /// Why a ranking failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +29,9 @@ pub enum RepurposeError {
     /// The disease signature, the gene spaces or the connectivity scores failed.
     #[error(transparent)]
     Expr(#[from] ExprError),
-    /// The library could not be read.
+    /// The library could not be streamed (read, scored or written).
     #[error(transparent)]
-    Data(#[from] DataError),
-    /// The structure → signature model could not score a batch.
-    #[error(transparent)]
-    Score(#[from] ScoreError),
+    Screen(#[from] ScreenError),
 }
 
 /// Which signature a candidate's score rests on.
@@ -78,14 +77,6 @@ pub struct RepurposeOptions {
     pub n_genes: usize,
     /// Score parameters.
     pub params: ScoreParams,
-    /// Library columns.
-    pub library: LibraryOptions,
-    /// Library rows per chunk.
-    pub chunk_size: usize,
-    /// Library molecules with more heavy atoms are failed rows, never parsed.
-    pub max_heavy_atoms: usize,
-    /// Molecules per forward pass of the structure → signature model.
-    pub batch_size: usize,
 }
 
 impl Default for RepurposeOptions {
@@ -94,10 +85,6 @@ impl Default for RepurposeOptions {
             score: Score::Wtcs,
             n_genes: 150,
             params: ScoreParams::default(),
-            library: LibraryOptions::default(),
-            chunk_size: 4096,
-            max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
-            batch_size: 128,
         }
     }
 }
@@ -136,87 +123,87 @@ pub fn rank_measured(
         .collect())
 }
 
-/// Streams a library through a structure → signature model and scores each predicted
-/// signature against the disease ([`ReversalScorer`]); `each` receives every chunk's
-/// candidates in input order. The ranking's errors arrive as `E` (through
-/// [`RepurposeError`]), with those of `each`.
-pub fn rank_library<E: From<RepurposeError>>(
+/// The structure → signature model composed with the disease's connectivity score, with an
+/// `evidence` note (`predicted`), as the pipeline scores library compounds.
+pub fn library_scorer(
     disease: &QueryInput,
-    library: &Path,
     model: Box<dyn Scorer>,
     table: Option<&GeneTable>,
     options: &RepurposeOptions,
-    device: &Device,
-    each: &mut dyn FnMut(Vec<Candidate>) -> Result<(), E>,
-) -> Result<(), E> {
-    let scorer = own(ReversalScorer::new(
+) -> Result<ReversalScorer, RepurposeError> {
+    let scorer = ReversalScorer::new(
         model,
         disease,
         table,
         options.n_genes,
         options.score,
         options.params,
-    ))?;
-    let mut reader = own(LibraryReader::open(library, &options.library))?;
-    loop {
-        let chunk: Vec<LibraryRow> = own(reader
-            .by_ref()
-            .take(options.chunk_size.max(1))
-            .collect::<Result<_, _>>())?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let features: Vec<_> = chunk
-            .par_iter()
-            .map(|r| prepare_row(&scorer, r, options.max_heavy_atoms))
-            .collect();
-        let ok: Vec<&MoleculeInput> = features
-            .iter()
-            .filter_map(|f| f.as_ref().ok().map(|(input, _)| input))
-            .collect();
-        let scores = own(score_in_batches(&scorer, &ok, options.batch_size, device))?.values;
-        let mut k = 0;
-        let candidates = chunk
-            .into_iter()
-            .zip(features)
-            .map(|(row, f)| {
-                let smiles_as_written = match &row.molecule {
-                    MoleculeText::Smiles(s) => s.clone(),
-                    MoleculeText::Molblock(_) => String::new(),
-                };
-                let id = if row.id.is_empty() {
-                    format!("row {}", row.row)
-                } else {
-                    row.id.clone()
-                };
-                match f {
-                    Ok((_, smiles)) => {
-                        k += 1;
-                        Candidate {
-                            id,
-                            smiles,
-                            evidence: Evidence::Predicted,
-                            score: scores[k - 1],
-                            error: None,
-                        }
-                    }
-                    Err((_, message)) => Candidate {
-                        id,
-                        smiles: smiles_as_written,
-                        evidence: Evidence::Predicted,
-                        score: f64::NAN,
-                        error: Some(message),
-                    },
-                }
-            })
-            .collect();
-        each(candidates)?;
+    )?;
+    Ok(scorer.with_evidence_note())
+}
+
+/// The output rows of ranked candidates (their `row` is their position in `candidates`), in
+/// the layout of [`library_scorer`]'s rows: the score, then the evidence.
+pub fn candidate_rows(candidates: &[Candidate]) -> Vec<ScoredRow> {
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ScoredRow {
+            row: i as u64,
+            id: c.id.clone(),
+            smiles: c.smiles.clone(),
+            values: if c.score.is_nan() {
+                Vec::new()
+            } else {
+                vec![c.score]
+            },
+            notes: vec![c.evidence.name().to_string()],
+            error: c.error.clone(),
+            ..ScoredRow::default()
+        })
+        .collect()
+}
+
+/// The output layout of a ranking by `score`.
+pub fn candidate_layout(score: Score) -> OutputLayout {
+    OutputLayout {
+        tasks: vec![score.name().to_string()],
+        with_std: false,
+        notes: vec![EVIDENCE_NOTE.0.to_string()],
     }
 }
 
-/// A lower layer's result with its error as a [`RepurposeError`].
-fn own<T>(result: Result<T, impl Into<RepurposeError>>) -> Result<T, RepurposeError> {
-    result.map_err(Into::into)
+/// Ranks a library for reversal of `disease` through the screening pipeline into `out`:
+/// the `measured` candidates (profiled compounds, from [`rank_measured`]) lead, then every
+/// library row, one per input row; with a top-k selection in `screen_options` (by the
+/// score's name, ascending) only the most reversing rows of both, best first.
+#[allow(clippy::too_many_arguments)]
+pub fn rank_library(
+    disease: &QueryInput,
+    library: &Path,
+    model: Box<dyn Scorer>,
+    measured: &[Candidate],
+    table: Option<&GeneTable>,
+    options: &RepurposeOptions,
+    out: &Path,
+    screen_options: &ScreenOptions,
+    device: &Device,
+    progress: &mut dyn FnMut(&ScreenProgress),
+) -> Result<ScreenSummary, RepurposeError> {
+    let scorer = library_scorer(disease, model, table, options)?;
+    let screen_options = ScreenOptions {
+        leading_rows: candidate_rows(measured),
+        report_lowest: true,
+        ..screen_options.clone()
+    };
+    Ok(screen(
+        library,
+        &scorer,
+        out,
+        &screen_options,
+        device,
+        progress,
+    )?)
 }
 
 /// Sorts candidates best (most reversing) first; unscored ones last, in input order.
@@ -225,20 +212,6 @@ pub fn sort_candidates(candidates: &mut [Candidate]) {
         (false, false) => a.score.total_cmp(&b.score),
         (a_nan, b_nan) => a_nan.cmp(&b_nan),
     });
-}
-
-/// Keeps the `n` best scored candidates (sorted) followed by every unscored one, which must
-/// still be reported.
-pub fn keep_best(candidates: &mut Vec<Candidate>, n: usize) {
-    sort_candidates(candidates);
-    let failures: Vec<Candidate> = candidates
-        .iter()
-        .filter(|c| c.error.is_some())
-        .cloned()
-        .collect();
-    candidates.retain(|c| c.error.is_none());
-    candidates.truncate(n);
-    candidates.extend(failures);
 }
 
 #[cfg(test)]

@@ -1,14 +1,17 @@
 //! The one streaming pipeline, tested the same way through each command that uses it
-//! (`screen`, `predict`, `fingerprint`): one output row per input row in order, shards that
-//! partition the rows, top-k equal to sorting the full output, and resume after `kill -9`
-//! byte-identical to an uninterrupted run.
+//! (`screen`, `predict`, `fingerprint`, `repurpose --library`, `indications`): one output row
+//! per input row in order, shards that partition the rows, top-k equal to sorting the full
+//! output, and resume after `kill -9` byte-identical to an uninterrupted run, for CSV and for
+//! Parquet output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+
+mod common;
 
 /// The bundled drugs `copies` times as a `.smi` library, with a broken SMILES per copy.
 fn library(dir: &Path, copies: usize) -> (PathBuf, usize) {
@@ -28,11 +31,116 @@ fn library(dir: &Path, copies: usize) -> (PathBuf, usize) {
     (path, rows)
 }
 
-/// `moltx <command>` over the library with the bundled model (given explicitly to
-/// `predict` and `fingerprint`).
-fn args(command: &str, lib: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+/// A command that streams a library: its own flags, and how it is asked for its top rows.
+struct Streamer {
+    command: &'static str,
+    flags: Vec<String>,
+    /// The column top-k ranks by.
+    task: &'static str,
+    /// Top-k keeps the lowest values (reversal scores).
+    lowest: bool,
+}
+
+impl Streamer {
+    /// The flags that keep the `k` best rows.
+    fn top(&self, k: usize) -> Vec<String> {
+        let k = k.to_string();
+        match self.command {
+            "repurpose" => vec!["--top".into(), k],
+            _ => vec!["--top-k".into(), k, "--by".into(), self.task.into()],
+        }
+    }
+}
+
+/// Every command on the pipeline: `screen` (bundled model), `predict` and `fingerprint` (the
+/// bundled model given), `repurpose --library` (the bundled structure → signature model and
+/// demo disease) and `indications` (a generated reference data folder under `dir`).
+fn streamers(dir: &Path) -> Vec<Streamer> {
+    let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let data = reference_data(dir);
+    vec![
+        Streamer {
+            command: "screen",
+            flags: vec![],
+            task: "SR-MMP",
+            lowest: false,
+        },
+        Streamer {
+            command: "predict",
+            flags: strings(&["--model", "fixtures/models/tox21"]),
+            task: "NR-AR",
+            lowest: false,
+        },
+        Streamer {
+            command: "fingerprint",
+            flags: strings(&["--model", "fixtures/models/tox21"]),
+            task: "e0",
+            lowest: false,
+        },
+        Streamer {
+            command: "repurpose",
+            flags: strings(&[
+                "--disease",
+                "fixtures/repurpose/disease.tsv",
+                "--model",
+                "fixtures/models/struct2sig",
+                "--score",
+                "cosine",
+                "--top",
+                "0",
+            ]),
+            task: "cosine",
+            lowest: true,
+        },
+        Streamer {
+            command: "indications",
+            flags: vec![
+                "--data".into(),
+                data.display().to_string(),
+                "--min-drugs".into(),
+                "5".into(),
+            ],
+            task: "aromatic",
+            lowest: false,
+        },
+    ]
+}
+
+/// A reference data folder for `indications`: random signatures of the bundled drugs, and
+/// two "diseases" treated by the aromatic drugs and by those with nitrogen.
+fn reference_data(dir: &Path) -> PathBuf {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut sigs = String::from("id");
+    for g in 0..10 {
+        sigs.push_str(&format!("\t{}", 3000 + g));
+    }
+    sigs.push('\n');
+    let mut structures = String::from("id\tsmiles\n");
+    let mut indications = String::from("doid_id\tdrugbank_id\tdisease\tdrug\tcategory\n");
+    for (i, (name, smiles)) in common::drugs().iter().enumerate() {
+        sigs.push_str(&format!("C{i}"));
+        for _ in 0..10 {
+            sigs.push_str(&format!("\t{:.3}", rng.random_range(-2.0..2.0)));
+        }
+        sigs.push('\n');
+        structures.push_str(&format!("C{i}\t{smiles}\n"));
+        if smiles.contains('c') {
+            indications.push_str(&format!("D:1\tC{i}\taromatic\t{name}\tDM\n"));
+        }
+        if smiles.contains('N') || smiles.contains('n') {
+            indications.push_str(&format!("D:2\tC{i}\tnitrogen\t{name}\tDM\n"));
+        }
+    }
+    let (s, t) = (dir.join("sigs.tsv"), dir.join("structures.tsv"));
+    std::fs::write(&s, sigs).unwrap();
+    std::fs::write(&t, structures).unwrap();
+    common::write_data_folder(dir, &s, &t, &indications)
+}
+
+/// `moltx <command>` over the library into `out`, in chunks of 29 rows.
+fn args(streamer: &Streamer, lib: &Path, out: &Path, extra: &[String]) -> Vec<String> {
     let mut a = vec![
-        command.to_string(),
+        streamer.command.to_string(),
         "--library".into(),
         lib.display().to_string(),
         "--out".into(),
@@ -41,17 +149,15 @@ fn args(command: &str, lib: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
         "29".into(),
         "--quiet".into(),
     ];
-    if command != "screen" {
-        a.extend(["--model".into(), "fixtures/models/tox21".into()]);
-    }
-    a.extend(extra.iter().map(|s| s.to_string()));
+    a.extend(streamer.flags.iter().cloned());
+    a.extend(extra.iter().cloned());
     a
 }
 
-fn run(command: &str, lib: &Path, out: &Path, extra: &[&str]) {
+fn run(streamer: &Streamer, lib: &Path, out: &Path, extra: &[String]) {
     Command::cargo_bin("moltx")
         .unwrap()
-        .args(args(command, lib, out, extra))
+        .args(args(streamer, lib, out, extra))
         .assert()
         .success();
 }
@@ -66,19 +172,14 @@ fn rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-const COMMANDS: [(&str, &str); 3] = [
-    ("screen", "SR-MMP"),
-    ("predict", "NR-AR"),
-    ("fingerprint", "e0"),
-];
-
 #[test]
 fn every_streaming_command_keeps_rows_shards_and_top_k() {
     let dir = tempfile::tempdir().unwrap();
     let (lib, n) = library(dir.path(), 3);
-    for (command, task) in COMMANDS {
+    for streamer in streamers(dir.path()) {
+        let (command, task) = (streamer.command, streamer.task);
         let full = dir.path().join(format!("{command}.csv"));
-        run(command, &lib, &full, &[]);
+        run(&streamer, &lib, &full, &[]);
         let (header, all) = rows(&full);
         assert_eq!(all.len(), n, "{command}: one row per input row");
         assert!(
@@ -95,7 +196,7 @@ fn every_streaming_command_keeps_rows_shards_and_top_k() {
         let mut seen = Vec::new();
         for i in 0..3 {
             let part = dir.path().join(format!("{command}-{i}.csv"));
-            run(command, &lib, &part, &["--shard", &format!("{i}/3")]);
+            run(&streamer, &lib, &part, &["--shard".into(), format!("{i}/3")]);
             let (_, shard) = rows(&part);
             assert!(
                 shard
@@ -108,14 +209,18 @@ fn every_streaming_command_keeps_rows_shards_and_top_k() {
         assert_eq!(seen, all, "{command}: shards partition the output");
         // Top-k equals sorting the full output.
         let top = dir.path().join(format!("{command}-top.csv"));
-        run(command, &lib, &top, &["--top-k", "7", "--by", task]);
+        run(&streamer, &lib, &top, &streamer.top(7));
         let (_, best) = rows(&top);
         let col = header.iter().position(|h| h == task).unwrap();
         let mut sorted: Vec<&Vec<String>> = all.iter().filter(|r| !r[col].is_empty()).collect();
         sorted.sort_by(|a, b| {
             let (x, y): (f64, f64) = (a[col].parse().unwrap(), b[col].parse().unwrap());
-            y.total_cmp(&x)
-                .then(a[0].parse::<u64>().unwrap().cmp(&b[0].parse().unwrap()))
+            let order = if streamer.lowest {
+                x.total_cmp(&y)
+            } else {
+                y.total_cmp(&x)
+            };
+            order.then(a[0].parse::<u64>().unwrap().cmp(&b[0].parse().unwrap()))
         });
         let expected: Vec<&String> = sorted.iter().take(7).map(|r| &r[col]).collect();
         let got: Vec<&String> = best.iter().map(|r| &r[col]).collect();
@@ -128,37 +233,47 @@ fn every_streaming_command_resumes_after_kill_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let (lib, _) = library(dir.path(), 8);
     let mut rng = rand::rng();
-    for (command, _) in COMMANDS {
-        let reference = dir.path().join(format!("{command}-ref.csv"));
-        run(command, &lib, &reference, &[]);
-        let expected = std::fs::read(&reference).unwrap();
-        let out = dir.path().join(format!("{command}.csv"));
-        let manifest = moltx::screen::resume::manifest_path(&out);
-        let mut resumed = 0;
-        for _ in 0..3 {
-            let _ = std::fs::remove_file(&out);
-            let _ = std::fs::remove_file(&manifest);
-            let mut child = Process::new(env!("CARGO_BIN_EXE_moltx"))
-                .args(args(command, &lib, &out, &[]))
-                .spawn()
-                .unwrap();
-            let started = Instant::now();
-            while !manifest.exists() && started.elapsed() < Duration::from_secs(60) {
-                std::thread::sleep(Duration::from_millis(5));
+    for streamer in streamers(dir.path()) {
+        let command = streamer.command;
+        for extension in ["csv", "parquet"] {
+            let reference = dir.path().join(format!("{command}-ref.{extension}"));
+            run(&streamer, &lib, &reference, &[]);
+            let expected = std::fs::read(&reference).unwrap();
+            let out = dir.path().join(format!("{command}.{extension}"));
+            let manifest = moltx::screen::resume::manifest_path(&out);
+            let mut resumed = 0;
+            for _ in 0..3 {
+                let _ = std::fs::remove_file(&out);
+                let _ = std::fs::remove_file(&manifest);
+                let mut child = Process::new(env!("CARGO_BIN_EXE_moltx"))
+                    .args(args(&streamer, &lib, &out, &[]))
+                    .spawn()
+                    .unwrap();
+                let started = Instant::now();
+                while !manifest.exists() && started.elapsed() < Duration::from_secs(60) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
+                child.kill().unwrap();
+                child.wait().unwrap();
+                if manifest.exists() {
+                    resumed += 1;
+                    run(&streamer, &lib, &out, &["--resume".into()]);
+                    assert_eq!(
+                        std::fs::read(&out).unwrap(),
+                        expected,
+                        "{command}: the resumed {extension} output differs"
+                    );
+                    assert!(
+                        !moltx::screen::parts::parts_dir(&out).exists(),
+                        "{command}: the part files are removed once merged"
+                    );
+                }
             }
-            std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
-            child.kill().unwrap();
-            child.wait().unwrap();
-            if manifest.exists() {
-                resumed += 1;
-                run(command, &lib, &out, &["--resume"]);
-                assert_eq!(
-                    std::fs::read(&out).unwrap(),
-                    expected,
-                    "{command}: the resumed output differs"
-                );
-            }
+            assert!(
+                resumed > 0,
+                "{command}: every {extension} run finished before the kill"
+            );
         }
-        assert!(resumed > 0, "{command}: every run finished before the kill");
     }
 }

@@ -185,16 +185,17 @@ fn repurpose_ranks_every_compound_once(dir: &Path, model: &Path) {
         .arg(model)
         .arg("--library")
         .arg(&library)
-        .args(["--n-genes", "5", "--out"])
+        .args(["--n-genes", "5", "--top", "0", "--out"])
         .arg(&out)
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("6 profiled compounds"), "{stdout}");
+    assert!(stdout.contains("1. REVERSER"), "{stdout}");
     let rows = common::read_tsv(&out);
     assert_eq!(
         rows[0],
-        ["rank", "id", "smiles", "evidence", "wtcs", "error"]
+        ["row", "id", "smiles", "wtcs", "evidence", "error"]
     );
     let body = &rows[1..];
     assert_eq!(body.len(), 6 + 61 + 1, "every compound exactly once");
@@ -202,18 +203,20 @@ fn repurpose_ranks_every_compound_once(dir: &Path, model: &Path) {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), body.len());
+    // Profiled compounds first (in their file's order), then the library in input order.
     assert_eq!(body[0][1], "REVERSER");
-    assert_eq!(body[0][3], "measured");
-    assert!(body[0][4].parse::<f64>().unwrap() < -0.9);
-    let evidence = |id: &str| body.iter().find(|r| r[1] == id).unwrap()[3].clone();
+    assert_eq!(body[0][4], "measured");
+    assert!(body[0][3].parse::<f64>().unwrap() < -0.9);
+    let evidence = |id: &str| body.iter().find(|r| r[1] == id).unwrap()[4].clone();
     assert_eq!(evidence("P3"), "measured");
     assert_eq!(evidence("aspirin"), "predicted");
+    assert_eq!((body[6][0].as_str(), body[6][1].as_str()), ("0", "aspirin"));
     let broken = body.last().unwrap();
-    assert_eq!(
-        (broken[1].as_str(), broken[3].as_str()),
-        ("broken", "predicted")
+    assert_eq!((broken[0].as_str(), broken[1].as_str()), ("61", "broken"));
+    assert!(
+        broken[3].is_empty() && broken[4].is_empty() && !broken[5].is_empty(),
+        "{broken:?}"
     );
-    assert!(broken[0].is_empty() && !broken[5].is_empty(), "{broken:?}");
 }
 
 #[test]
@@ -241,9 +244,12 @@ fn bundled_demo_ranks_the_generated_reverser_first() {
         .skip(1)
         .map(|l| l.split('\t').collect())
         .collect();
+    // Ranked, most reversing first (the default keeps the best 1000).
     assert_eq!(rows.len(), 8 + 61);
-    assert_eq!((rows[0][1], rows[0][3]), ("DEMO-REVERSER", "measured"));
-    assert_eq!(rows.iter().filter(|r| r[3] == "predicted").count(), 61);
+    assert_eq!((rows[0][1], rows[0][4]), ("DEMO-REVERSER", "measured"));
+    assert_eq!(rows.iter().filter(|r| r[4] == "predicted").count(), 61);
+    let scores: Vec<f64> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
     assert!(
         rows.iter().all(|r| r[5].is_empty()),
         "every compound scored"
@@ -282,7 +288,8 @@ fn repurpose_counts_every_library_compound_when_keeping_the_top() {
     );
     assert!(stdout.contains("70 could not be scored"), "{stdout}");
     let rows = common::read_tsv(&out);
-    assert_eq!(rows.len(), 1 + 3 + 70, "the top 3, then every failure");
+    assert_eq!(rows.len(), 1 + 3, "the top 3 (failures are counted, not ranked)");
+    assert_eq!(rows[1][1], "DEMO-REVERSER");
 }
 
 #[test]
@@ -548,7 +555,7 @@ fn screen_with_a_disease_gives_repurpose_s_library_scores() {
     let expected: HashMap<String, f64> = common::read_tsv(&ranked)
         .into_iter()
         .skip(1)
-        .map(|r| (r[1].clone(), r[4].parse().unwrap()))
+        .map(|r| (r[1].clone(), r[3].parse().unwrap()))
         .collect();
     assert_eq!(expected.len(), 61);
     // The same scores through the streaming pipeline, and its top-k (most reversing first).

@@ -27,7 +27,7 @@ pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
     let device = Device::flex();
     let scorer: Box<dyn Scorer> = load_model(&args.model, &args.stream, &device)?;
     let summary = run_stream(&args.stream, scorer.as_ref(), 0, &device)?;
-    print_counts(&args.stream, &summary);
+    print_counts(&args.stream.out, &summary);
     Ok(())
 }
 
@@ -38,6 +38,6 @@ pub fn run_fingerprint(args: &PredictArgs) -> anyhow::Result<()> {
     let ensemble = Ensemble::load(&args.model, &device)?;
     let embedder = Embedder::new(ensemble.first().clone());
     let summary = run_stream(&args.stream, &embedder, 0, &device)?;
-    print_counts(&args.stream, &summary);
+    print_counts(&args.stream.out, &summary);
     Ok(())
 }

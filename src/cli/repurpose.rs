@@ -1,20 +1,22 @@
 //! `moltx repurpose`: rank profiled compounds (measured signatures) and library compounds
 //! (signatures predicted from structure) by reversal of a disease signature, in one table.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use burn::tensor::Device;
 
-use crate::data::LibraryOptions;
+use super::stream::{StreamFlags, print_counts, run_pipeline};
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::query::read_query;
 use crate::expr::{GeneTable, Score, ScoreParams};
 use crate::link::load_any;
 use crate::repurpose::{
-    Candidate, Evidence, RepurposeOptions, keep_best, rank_library, rank_measured, sort_candidates,
+    Candidate, RepurposeOptions, candidate_layout, candidate_rows, library_scorer, rank_measured,
+    sort_candidates,
 };
+use crate::screen::TopKOption;
+use crate::screen::output::write_table;
 
 /// Flags of `moltx repurpose`.
 #[derive(Debug, clap::Args)]
@@ -30,15 +32,10 @@ pub struct RepurposeArgs {
     /// (`seed_<s>/neighbors/neighbors.moltx`).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Library of compounds without signatures (.smi/.csv/.tsv/.sdf, optionally .gz, .parquet).
+    /// Library of compounds without signatures (.smi/.csv/.tsv/.sdf, optionally .gz,
+    /// .parquet), streamed (shards, resume, Parquet output).
     #[arg(long, requires = "model")]
     pub library: Option<PathBuf>,
-    /// SMILES column of a CSV/TSV library.
-    #[arg(long)]
-    pub smiles_column: Option<String>,
-    /// Id column of a CSV/TSV library.
-    #[arg(long)]
-    pub id_column: Option<String>,
     /// Connectivity score: wtcs, ks, xsum, cosine, pearson, spearman.
     #[arg(long, default_value = "wtcs")]
     pub score: String,
@@ -48,15 +45,16 @@ pub struct RepurposeArgs {
     /// Gene table mapping symbols/probes to Entrez ids (genes.tsv).
     #[arg(long)]
     pub gene_table: Option<PathBuf>,
-    /// Keep only the N best candidates.
-    #[arg(long)]
-    pub top: Option<usize>,
-    /// Output TSV: rank, id, smiles, evidence, score, error.
+    /// Keep the N most reversing candidates, written best first; 0 keeps every candidate,
+    /// profiled ones first, then the library's in input order (failed rows too).
+    #[arg(long, default_value_t = 1000, overrides_with = "top")]
+    pub top: usize,
+    /// Output (.tsv, .csv or .parquet): row, id, smiles, <score>, evidence, error.
     #[arg(long)]
     pub out: PathBuf,
-    /// The size limit of the library's molecules.
+    /// How the library is read and streamed.
     #[command(flatten)]
-    pub limits: super::columns::MoleculeLimitArgs,
+    pub flow: StreamFlags,
 }
 
 /// Runs `moltx repurpose`.
@@ -75,118 +73,85 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
         score: Score::parse(&args.score)?,
         n_genes: args.n_genes,
         params: ScoreParams::default(),
-        library: LibraryOptions {
-            smiles_column: args.smiles_column.clone(),
-            id_column: args.id_column.clone(),
-        },
-        max_heavy_atoms: args.limits.max_atoms,
-        ..RepurposeOptions::default()
     };
-    let mut candidates: Vec<Candidate> = Vec::new();
-    // Counted as they arrive: the list itself is pruned to the best while streaming.
-    let mut counts = CandidateCounts::default();
+    let score_name = options.score.name();
+    let mut measured: Vec<Candidate> = Vec::new();
     if let Some(path) = &args.signatures {
-        let measured = read_signatures(path, Layout::Rows)
+        let matrix = read_signatures(path, Layout::Rows)
             .with_context(|| format!("reading {}", path.display()))?;
-        let ranked = rank_measured(&disease, &measured, table.as_ref(), &options)?;
-        counts.add(&ranked);
-        candidates.extend(ranked);
+        measured = rank_measured(&disease, &matrix, table.as_ref(), &options)?;
     }
-    if let (Some(library), Some(model)) = (&args.library, &args.model) {
-        let device = Device::flex();
-        let predictor = load_any(model, &device)?;
-        let top = args.top;
-        rank_library::<anyhow::Error>(
-            &disease,
-            library,
-            predictor,
-            table.as_ref(),
-            &options,
-            &device,
-            &mut |chunk| {
-                counts.add(&chunk);
-                candidates.extend(chunk);
-                if let Some(n) = top
-                    && candidates.len() > 4 * n.max(1024)
-                {
-                    keep_best(&mut candidates, n); // bounded memory
-                }
-                Ok(())
-            },
+    let (Some(library), Some(model)) = (&args.library, &args.model) else {
+        // Profiled compounds only: ranked in memory.
+        sort_candidates(&mut measured);
+        if args.top > 0 {
+            measured.truncate(args.top);
+        }
+        write_table(
+            &args.out,
+            &candidate_layout(options.score),
+            &candidate_rows(&measured),
         )?;
-    }
-    sort_candidates(&mut candidates);
-    let CandidateCounts {
-        measured,
-        predicted,
-        failed,
-    } = counts;
-    if let Some(n) = args.top {
-        keep_best(&mut candidates, n);
-    }
-    let file = std::fs::File::create(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    writeln!(
-        w,
-        "rank\tid\tsmiles\tevidence\t{}\terror",
-        options.score.name()
+        println!(
+            "ranked {} profiled compounds (measured signatures) by {score_name} reversal → {}",
+            measured.len(),
+            args.out.display()
+        );
+        for (i, c) in measured.iter().take(10).enumerate() {
+            println!(
+                "  {:>2}. {:<24} {:<9} {:+.4}",
+                i + 1,
+                c.id,
+                c.evidence.name(),
+                c.score
+            );
+        }
+        return Ok(());
+    };
+    let device = Device::flex();
+    let scorer = library_scorer(
+        &disease,
+        load_any(model, &device)?,
+        table.as_ref(),
+        &options,
     )?;
-    for (i, c) in candidates.iter().enumerate() {
-        let score = if c.score.is_nan() {
-            String::new()
-        } else {
-            format!("{:.6}", c.score)
-        };
-        let rank = if c.error.is_some() {
-            String::new()
-        } else {
-            (i + 1).to_string()
-        };
-        let error = c.error.as_deref().unwrap_or("").replace(['\t', '\n'], " ");
-        writeln!(
-            w,
-            "{rank}\t{}\t{}\t{}\t{score}\t{error}",
-            c.id,
-            c.smiles,
-            c.evidence.name()
-        )?;
-    }
-    w.flush()?;
+    let top_k = (args.top > 0).then(|| TopKOption {
+        k: args.top,
+        task: score_name.to_string(),
+        ascending: true,
+    });
+    let screen_options = crate::screen::ScreenOptions {
+        leading_rows: candidate_rows(&measured),
+        report_lowest: true,
+        ..args.flow.options(top_k, 10)
+    };
+    let summary = run_pipeline(
+        library,
+        &args.out,
+        &args.flow,
+        &screen_options,
+        &scorer,
+        &device,
+    )?;
+    let failed: u64 = summary.failed.values().sum();
     println!(
-        "ranked {measured} profiled compounds (measured signatures) and {predicted} library \
-         compounds (predicted signatures; {failed} could not be scored) by {} reversal → {}",
-        options.score.name(),
+        "ranked {} profiled compounds (measured signatures) and {} library compounds \
+         (predicted signatures; {failed} could not be scored) by {score_name} reversal → {}",
+        measured.len(),
+        summary.rows_in_shard,
         args.out.display()
     );
-    for (i, c) in candidates.iter().take(10).enumerate() {
-        println!(
-            "  {:>2}. {:<24} {:<9} {:+.4}",
-            i + 1,
-            c.id,
-            c.evidence.name(),
-            c.score
-        );
-    }
-    Ok(())
-}
-
-/// How many candidates of each kind were ranked (counted before any pruning to the best).
-#[derive(Debug, Default, Clone, Copy)]
-struct CandidateCounts {
-    measured: usize,
-    predicted: usize,
-    failed: usize,
-}
-
-impl CandidateCounts {
-    fn add(&mut self, candidates: &[Candidate]) {
-        for c in candidates {
-            match c.evidence {
-                Evidence::Measured => self.measured += 1,
-                Evidence::Predicted => self.predicted += 1,
-            }
-            self.failed += usize::from(c.error.is_some());
+    if let Some((_, best)) = summary.best_per_task.first() {
+        for (i, row) in best.iter().enumerate() {
+            println!(
+                "  {:>2}. {:<24} {:<9} {:+.4}",
+                i + 1,
+                row.id,
+                row.notes.first().map_or("", String::as_str),
+                row.values.first().copied().unwrap_or(f64::NAN)
+            );
         }
     }
+    print_counts(&args.out, &summary);
+    Ok(())
 }

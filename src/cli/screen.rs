@@ -87,7 +87,7 @@ fn reversal(
 }
 
 fn print_summary(args: &ScreenArgs, s: &ScreenSummary) {
-    print_counts(&args.stream, s);
+    print_counts(&args.stream.out, s);
     if args.report == 0 || s.scored == 0 {
         return;
     }

@@ -2,7 +2,7 @@
 //! (`screen`, `predict`, `fingerprint`): one pipeline, so each has shards, resume, top-k, the
 //! size limit, CSV/TSV/Parquet output and a progress bar.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,7 +11,7 @@ use crate::data::LibraryOptions;
 use crate::model::Scorer;
 use crate::screen::{ScreenError, ScreenOptions, ScreenSummary, Shard, TopKOption, screen};
 
-/// Where the library and the output are, and how to stream them.
+/// Where the library and the output are, which rows to keep, and how to stream them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StreamArgs {
     /// The library: .smi, .csv, .tsv, .sdf (each optionally .gz) or .parquet.
@@ -20,13 +20,6 @@ pub struct StreamArgs {
     /// Output: .csv, .tsv or .parquet.
     #[arg(long)]
     pub out: PathBuf,
-    /// SMILES column (CSV/TSV/Parquet); default: the first whose name contains "smiles".
-    #[arg(long)]
-    pub smiles_column: Option<String>,
-    /// Identifier column, or SDF data item; default: an `id`/`name`/`*_id` column, or the SDF
-    /// title line.
-    #[arg(long)]
-    pub id_column: Option<String>,
     /// Keep only the K best rows (by --by), written best first at the end.
     #[arg(long, requires = "by")]
     pub top_k: Option<usize>,
@@ -36,6 +29,25 @@ pub struct StreamArgs {
     /// Rank lowest first.
     #[arg(long)]
     pub ascending: bool,
+    /// Measured signatures keyed by the library's ids, read by a fusion model and by
+    /// `indications` (compounds without one get a signature predicted from their structure).
+    #[arg(long)]
+    pub signatures: Option<PathBuf>,
+    /// Columns, shards, resume, chunking and the size limit.
+    #[command(flatten)]
+    pub flow: StreamFlags,
+}
+
+/// How a library is read and streamed, shared by every command that streams one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StreamFlags {
+    /// SMILES column (CSV/TSV/Parquet); default: the first whose name contains "smiles".
+    #[arg(long)]
+    pub smiles_column: Option<String>,
+    /// Identifier column, or SDF data item; default: an `id`/`name`/`*_id` column, or the SDF
+    /// title line.
+    #[arg(long)]
+    pub id_column: Option<String>,
     /// Only rows with row % N == I, written `I/N`.
     #[arg(long)]
     pub shard: Option<Shard>,
@@ -54,10 +66,27 @@ pub struct StreamArgs {
     /// The size limit of the library's molecules.
     #[command(flatten)]
     pub limits: super::columns::MoleculeLimitArgs,
-    /// Measured signatures keyed by the library's ids, for a fusion model (compounds without
-    /// one get a signature predicted from their structure).
-    #[arg(long)]
-    pub signatures: Option<PathBuf>,
+}
+
+impl StreamFlags {
+    /// The pipeline options these flags ask for, with a top-k selection and the number of
+    /// best rows per task to report.
+    pub fn options(&self, top_k: Option<TopKOption>, report_top: usize) -> ScreenOptions {
+        ScreenOptions {
+            library: LibraryOptions {
+                smiles_column: self.smiles_column.clone(),
+                id_column: self.id_column.clone(),
+            },
+            chunk_size: self.chunk_size,
+            batch_size: self.batch_size,
+            shard: self.shard,
+            top_k,
+            resume: self.resume,
+            report_top,
+            max_heavy_atoms: self.limits.max_atoms,
+            ..ScreenOptions::default()
+        }
+    }
 }
 
 /// Loads the model a streaming command names: any model file, folder or fusion folder; a
@@ -88,23 +117,12 @@ pub fn load_model(
 impl StreamArgs {
     /// The pipeline options these flags ask for.
     pub fn options(&self, report_top: usize) -> ScreenOptions {
-        ScreenOptions {
-            library: LibraryOptions {
-                smiles_column: self.smiles_column.clone(),
-                id_column: self.id_column.clone(),
-            },
-            chunk_size: self.chunk_size,
-            batch_size: self.batch_size,
-            shard: self.shard,
-            top_k: self.top_k.zip(self.by.clone()).map(|(k, task)| TopKOption {
-                k,
-                task,
-                ascending: self.ascending,
-            }),
-            resume: self.resume,
-            report_top,
-            max_heavy_atoms: self.limits.max_atoms,
-        }
+        let top_k = self.top_k.zip(self.by.clone()).map(|(k, task)| TopKOption {
+            k,
+            task,
+            ascending: self.ascending,
+        });
+        self.flow.options(top_k, report_top)
     }
 }
 
@@ -115,7 +133,28 @@ pub fn run_stream(
     report_top: usize,
     device: &Device,
 ) -> anyhow::Result<ScreenSummary> {
-    let bar = if args.quiet {
+    let options = args.options(report_top);
+    run_pipeline(
+        &args.library,
+        &args.out,
+        &args.flow,
+        &options,
+        scorer,
+        device,
+    )
+}
+
+/// Streams `library` through `scorer` into `out` with `options`, showing a progress bar
+/// unless `flow` says `--quiet`.
+pub fn run_pipeline(
+    library: &Path,
+    out: &Path,
+    flow: &StreamFlags,
+    options: &ScreenOptions,
+    scorer: &dyn Scorer,
+    device: &Device,
+) -> anyhow::Result<ScreenSummary> {
+    let bar = if flow.quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(0)
@@ -124,22 +163,15 @@ pub fn run_stream(
         "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}",
     )?);
     let started = std::time::Instant::now();
-    let summary = screen(
-        &args.library,
-        scorer,
-        &args.out,
-        &args.options(report_top),
-        device,
-        &mut |p| {
-            bar.set_length(p.total_bytes.max(1));
-            bar.set_position(p.bytes_read);
-            let rate = p.rows_this_run as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!(
-                "{} rows, {} failed, {rate:.0} rows/s",
-                p.rows_this_run, p.failed_this_run
-            ));
-        },
-    )
+    let summary = screen(library, scorer, out, options, device, &mut |p| {
+        bar.set_length(p.total_bytes.max(1));
+        bar.set_position(p.bytes_read);
+        let rate = p.rows_this_run as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "{} rows, {} failed, {rate:.0} rows/s",
+            p.rows_this_run, p.failed_this_run
+        ));
+    })
     .map_err(with_flags)?;
     bar.finish_and_clear();
     Ok(summary)
@@ -152,16 +184,14 @@ fn with_flags(error: ScreenError) -> anyhow::Error {
             "--by {task:?}: the model has no such task (tasks: {})",
             tasks.join(", ")
         ),
-        ScreenError::ResumeNeedsCsv => anyhow::anyhow!(
-            "--resume needs CSV/TSV output or --top-k (a Parquet file is only valid once closed)"
-        ),
         e @ ScreenError::Resume(_) => anyhow::anyhow!("{e}. Drop --resume to start over"),
         other => other.into(),
     }
 }
 
-/// Prints the counts of a run: rows read, scored and failed by reason, and the time spent.
-pub fn print_counts(args: &StreamArgs, s: &ScreenSummary) {
+/// Prints the counts of a run into `out`: rows read, scored and failed by reason, and the
+/// time spent.
+pub fn print_counts(out: &Path, s: &ScreenSummary) {
     if let Some(row) = s.resumed_from {
         println!("resumed at library row {row}");
     }
@@ -172,7 +202,7 @@ pub fn print_counts(args: &StreamArgs, s: &ScreenSummary) {
         s.rows_in_shard,
         s.scored,
         failed,
-        args.out.display()
+        out.display()
     );
     for (reason, n) in &s.failed {
         println!("  failed: {n} × {reason} (reason per row in the error column)");

@@ -232,6 +232,7 @@ impl Scorer for FusionModel {
             n: inputs.len(),
             values,
             spread: None,
+            notes: Vec::new(),
         })
     }
 

@@ -326,6 +326,7 @@ impl Scorer for NeighborModel {
             n: inputs.len(),
             values: self.predict_all(&fingerprints),
             spread: None,
+            notes: Vec::new(),
         })
     }
 

@@ -24,7 +24,11 @@ pub struct ReversalScorer {
     params: ScoreParams,
     n_genes: usize,
     tasks: Vec<String>,
+    notes: Vec<String>,
 }
+
+/// The note column [`ReversalScorer::with_evidence_note`] adds, and its value.
+pub const EVIDENCE_NOTE: (&str, &str) = ("evidence", "predicted");
 
 impl ReversalScorer {
     /// Aligns the disease to the predictor's genes (`table` maps symbols to its ids; the
@@ -46,7 +50,15 @@ impl ReversalScorer {
             score,
             params,
             tasks: vec![score.name().to_string()],
+            notes: Vec::new(),
         })
+    }
+
+    /// The same scorer with an `evidence` note column saying `predicted` on every row, so its
+    /// rows sit beside rows scored on measured signatures in one table.
+    pub fn with_evidence_note(mut self) -> Self {
+        self.notes = vec![EVIDENCE_NOTE.0.to_string()];
+        self
     }
 }
 
@@ -57,6 +69,10 @@ impl Scorer for ReversalScorer {
 
     fn tasks(&self) -> &[String] {
         &self.tasks
+    }
+
+    fn note_columns(&self) -> &[String] {
+        &self.notes
     }
 
     fn prepare(&self, mol: &Molecule, id: &str) -> Result<MoleculeInput, InputError> {
@@ -80,13 +96,15 @@ impl Scorer for ReversalScorer {
             n: inputs.len(),
             values: scores,
             spread: None,
+            notes: vec![EVIDENCE_NOTE.1.to_string(); inputs.len() * self.notes.len()],
         })
     }
 
     fn identity(&self) -> Result<String, String> {
         Ok(format!(
-            "reversal:{}:{}:{:?}:{:?}",
+            "reversal:{}:{:?}:{}:{:?}:{:?}",
             self.predictor.identity()?,
+            self.notes,
             self.score.name(),
             self.query.up,
             self.query.down

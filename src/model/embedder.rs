@@ -59,6 +59,7 @@ impl Scorer for Embedder {
             n: inputs.len(),
             values: values.into_iter().map(f64::from).collect(),
             spread: None,
+            notes: Vec::new(),
         })
     }
 

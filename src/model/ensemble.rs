@@ -174,6 +174,7 @@ impl Scorer for Ensemble {
             n: inputs.len(),
             values: mean,
             spread: self.has_spread().then_some(sd),
+            notes: Vec::new(),
         })
     }
 

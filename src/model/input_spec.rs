@@ -234,6 +234,7 @@ impl InputSpec {
         Ok(MoleculeInput {
             structure,
             descriptors,
+            key: None,
         })
     }
 

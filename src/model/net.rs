@@ -33,6 +33,9 @@ pub struct MoleculeInput {
     pub structure: StructureInput,
     /// Raw molecule-level descriptors (empty unless the model uses them).
     pub descriptors: Vec<f32>,
+    /// A scorer's own key of the molecule, made while preparing it (e.g. its constitution,
+    /// for a scorer that recognises compounds it knows); `None` for networks.
+    pub key: Option<String>,
 }
 
 impl MoleculeInput {
@@ -41,6 +44,7 @@ impl MoleculeInput {
         MoleculeInput {
             structure: StructureInput::Graph(graph),
             descriptors: Vec::new(),
+            key: None,
         }
     }
 }
@@ -82,6 +86,7 @@ pub fn featurize_molecule(
     Ok(MoleculeInput {
         structure,
         descriptors,
+        key: None,
     })
 }
 

@@ -22,6 +22,9 @@ pub struct Scores {
     pub values: Vec<f64>,
     /// `n × tasks` spreads, when the scorer reports one.
     pub spread: Option<Vec<f64>>,
+    /// `n × notes` texts, row-major, for a scorer with note columns
+    /// ([`Scorer::note_columns`]); empty otherwise.
+    pub notes: Vec<String>,
 }
 
 impl Scores {
@@ -33,6 +36,11 @@ impl Scores {
     /// The spreads of input `i`, if the scorer reports them.
     pub fn spread_row(&self, i: usize, tasks: usize) -> Option<&[f64]> {
         self.spread.as_ref().map(|s| &s[i * tasks..(i + 1) * tasks])
+    }
+
+    /// The notes of input `i` (`notes` of them; empty when the scorer has none).
+    pub fn notes_row(&self, i: usize, notes: usize) -> &[String] {
+        self.notes.get(i * notes..(i + 1) * notes).unwrap_or(&[])
     }
 }
 
@@ -71,6 +79,13 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
     /// True when [`Scorer::score`] also returns a spread per value.
     fn has_spread(&self) -> bool {
         false
+    }
+
+    /// Names of the text columns [`Scorer::score`] returns beside the values
+    /// ([`Scores::notes`]): what a score rests on, the references it matched, …; none by
+    /// default.
+    fn note_columns(&self) -> &[String] {
+        &[]
     }
 
     /// Scores prepared inputs (built by [`InputSpec::prepare`] from this scorer's spec).
@@ -116,9 +131,11 @@ pub fn score_in_batches(
         n: inputs.len(),
         values: Vec::new(),
         spread: scorer.has_spread().then(Vec::new),
+        notes: Vec::new(),
     };
     for part in parts {
         all.values.extend(part.values);
+        all.notes.extend(part.notes);
         if let (Some(total), Some(spread)) = (&mut all.spread, part.spread) {
             total.extend(spread);
         }

@@ -14,6 +14,8 @@
 //! bounded heap, [`topk`]) and written, best first, at the end.
 
 pub mod output;
+mod parquet_out;
+pub mod parts;
 pub mod resume;
 mod stages;
 pub mod topk;
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, LockError, OutputLock};
 pub use crate::model::scorer::score_in_batches;
 use crate::model::{ScoreError, Scorer};
-use output::{OutputLayout, is_parquet};
+use output::OutputLayout;
 use resume::Manifest;
 use stages::{compute_chunks, read_chunks};
 pub use stages::{featurize_row, prepare_row};
@@ -65,12 +67,6 @@ pub enum ScreenError {
     /// A resumed run could not continue the earlier run.
     #[error("cannot resume: {0}")]
     Resume(String),
-    /// Resuming was asked for with Parquet output and no top-k selection.
-    #[error(
-        "resuming needs CSV/TSV output or a top-k selection (a Parquet file is only valid once \
-         closed)"
-    )]
-    ResumeNeedsCsv,
     /// The top-k selection names a task the model does not have.
     #[error("the model has no task {task:?} to rank by (tasks: {})", tasks.join(", "))]
     UnknownTask {
@@ -100,6 +96,10 @@ pub struct ScoredRow {
     pub values: Vec<f64>,
     /// Ensemble standard deviation per task; empty for single models and failed rows.
     pub stds: Vec<f64>,
+    /// The scorer's note columns ([`Scorer::note_columns`]); empty when it has none or the
+    /// row failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Why the row failed, if it did.
     pub error: Option<String>,
 }
@@ -162,6 +162,14 @@ pub struct ScreenOptions {
     pub resume: bool,
     /// Best rows per task kept for the summary.
     pub report_top: usize,
+    /// The summary's best rows are the lowest values (e.g. reversal scores, where the most
+    /// negative reverses a disease most), not the highest.
+    pub report_lowest: bool,
+    /// Rows scored before the library (e.g. profiled compounds ranked on their measured
+    /// signatures): written first, or offered to the top-k selection first, by a fresh run
+    /// (a resumed one already has them) and only by shard 0 of a sharded run. Their `row` is
+    /// their position in their own input; they are not counted in the summary's rows.
+    pub leading_rows: Vec<ScoredRow>,
     /// Molecules with more heavy atoms get an error row ("too large") and are never parsed.
     pub max_heavy_atoms: usize,
 }
@@ -176,6 +184,8 @@ impl Default for ScreenOptions {
             top_k: None,
             resume: false,
             report_top: 3,
+            report_lowest: false,
+            leading_rows: Vec::new(),
             max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
         }
     }
@@ -205,6 +215,9 @@ pub struct ScreenSummary {
     pub scored: u64,
     /// Failed rows by reason.
     pub failed: BTreeMap<String, u64>,
+    /// Scored rows by the value of the scorer's first note column (e.g. the evidence a score
+    /// rests on); empty for a scorer without notes.
+    pub note_counts: BTreeMap<String, u64>,
     /// Row the run resumed from, if it resumed.
     pub resumed_from: Option<u64>,
     /// Wall-clock seconds of this invocation.
@@ -271,6 +284,7 @@ pub fn screen(
     let layout = OutputLayout {
         tasks: tasks.clone(),
         with_std: scorer.has_spread(),
+        notes: scorer.note_columns().to_vec(),
     };
     let top_k = match &options.top_k {
         Some(t) => {
@@ -284,7 +298,6 @@ pub fn screen(
         }
         None => None,
     };
-    let resumable = top_k.is_some() || !is_parquet(out);
     let reader = LibraryReader::open(library, &options.library)?;
     let identity = run_identity(library, scorer, options)?;
     let resumed = if options.resume {
@@ -292,16 +305,17 @@ pub fn screen(
     } else {
         None
     };
-    if !resumable && options.resume {
-        return Err(ScreenError::ResumeNeedsCsv);
-    }
-    let mut state = WriterState::new(out, layout, top_k, options.report_top, resumable, identity);
+    let report = (options.report_top, options.report_lowest);
+    let mut state = WriterState::new(out, layout, top_k, report, identity);
     if let Some(m) = &resumed {
         state.restore(m);
     } else {
         Manifest::remove(out)?;
     }
     state.open(resumed.as_ref().map(|m| m.output_bytes))?;
+    if resumed.is_none() && options.shard.is_none_or(|s| s.index == 0) {
+        state.write_leading(&options.leading_rows)?;
+    }
     let skip_to = resumed.as_ref().map_or(0, |m| m.next_row);
     let read_progress = reader.progress();
 
@@ -353,6 +367,7 @@ pub fn screen(
         rows_in_shard: state.manifest.rows_in_shard,
         scored: state.manifest.scored,
         failed: state.manifest.failed.clone(),
+        note_counts: state.manifest.note_counts.clone(),
         resumed_from: resumed.map(|m| m.next_row),
         seconds: start.elapsed().as_secs_f64(),
         rows_this_run: this_run.rows_this_run,
@@ -379,10 +394,17 @@ fn run_identity(
         })?
         .len();
     let model = scorer.identity().map_err(ScreenError::Options)?;
+    let leading = crate::model::scorer::checksum_identity(
+        &options
+            .leading_rows
+            .iter()
+            .map(|r| serde_json::to_vec(r).unwrap_or_default())
+            .collect::<Vec<_>>(),
+    );
     let full = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
     Ok(format!(
         "library={} bytes={size} models={model} smiles={:?} id={:?} shard={:?} top_k={:?} \
-         chunk={} batch={}",
+         chunk={} batch={} leading={leading}",
         full.display(),
         options.library.smiles_column,
         options.library.id_column,

@@ -1,18 +1,13 @@
-//! Screening output: `row, id, smiles, <task>..., <task>_std..., error` as CSV/TSV (appended
-//! chunk by chunk, each chunk flushed to disk before it counts as done) or Parquet (one row
-//! group per chunk).
+//! Screening output: `row, id, smiles, <task>..., <task>_std..., <note>..., error` as CSV/TSV
+//! (appended chunk by chunk, each chunk flushed to disk before it counts as done) or Parquet
+//! (one row group per chunk; see [`super::parts`] for how a Parquet run survives a kill).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use parquet::basic::{ConvertedType, Repetition, Type as PhysicalType};
-use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
-use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::Type;
-
+use super::parquet_out::ParquetSink;
+use super::parts::PartsSink;
 use super::{ScoredRow, ScreenError};
 use crate::data::reader::{base_name, delimiter_for};
 
@@ -23,6 +18,8 @@ pub struct OutputLayout {
     pub tasks: Vec<String>,
     /// Whether `<task>_std` columns follow (ensembles).
     pub with_std: bool,
+    /// Text columns after the values ([`crate::model::Scorer::note_columns`]).
+    pub notes: Vec<String>,
 }
 
 impl OutputLayout {
@@ -33,6 +30,7 @@ impl OutputLayout {
         if self.with_std {
             head.extend(self.tasks.iter().map(|t| format!("{t}_std")));
         }
+        head.extend(self.notes.iter().cloned());
         head.push("error".into());
         head
     }
@@ -46,6 +44,7 @@ impl OutputLayout {
         if self.with_std {
             cells.extend((0..t).map(|j| fmt(row.stds.get(j))));
         }
+        cells.extend((0..self.notes.len()).map(|j| row.notes.get(j).cloned().unwrap_or_default()));
         cells.push(row.error.clone().unwrap_or_default());
         cells
     }
@@ -55,6 +54,8 @@ impl OutputLayout {
 pub trait RowSink: Send {
     /// Writes rows and makes them durable; returns the output's length in bytes afterwards.
     fn write_rows(&mut self, rows: &[ScoredRow]) -> Result<u64, ScreenError>;
+    /// The progress so far, as [`RowSink::write_rows`] reports it (a resume continues here).
+    fn position(&self) -> u64;
     /// Completes the file.
     fn finish(self: Box<Self>) -> Result<(), ScreenError>;
 }
@@ -65,20 +66,36 @@ pub fn is_parquet(path: &Path) -> bool {
     name.ends_with(".parquet") || name.ends_with(".pq")
 }
 
-/// Opens the sink for `path`: a fresh file, or (CSV only) an existing one cut back to
-/// `resume_at` bytes, the length recorded with the last completed chunk.
+/// Opens the streaming sink for `path`: a fresh output, or one continued from `resume_at`,
+/// the progress recorded with the last completed chunk (a CSV/TSV file's length in bytes, or
+/// the number of finished Parquet part files, [`super::parts`]).
 pub fn open_sink(
     path: &Path,
     layout: &OutputLayout,
     resume_at: Option<u64>,
 ) -> Result<Box<dyn RowSink>, ScreenError> {
     if is_parquet(path) {
-        if resume_at.is_some() {
-            return Err(ScreenError::ResumeNeedsCsv);
-        }
-        return Ok(Box::new(ParquetSink::create(path, layout)?));
+        return Ok(Box::new(PartsSink::open(path, layout, resume_at)?));
     }
     Ok(Box::new(CsvSink::open(path, layout, resume_at)?))
+}
+
+/// Writes a whole table at once (rows already in their final order, e.g. a top-k
+/// selection): CSV/TSV, or one Parquet file.
+pub fn write_table(
+    path: &Path,
+    layout: &OutputLayout,
+    rows: &[ScoredRow],
+) -> Result<(), ScreenError> {
+    let mut sink: Box<dyn RowSink> = if is_parquet(path) {
+        Box::new(ParquetSink::create(path, layout)?)
+    } else {
+        Box::new(CsvSink::open(path, layout, None)?)
+    };
+    if !rows.is_empty() {
+        sink.write_rows(rows)?;
+    }
+    sink.finish()
 }
 
 /// CSV/TSV output appended chunk by chunk.
@@ -156,136 +173,11 @@ impl RowSink for CsvSink {
         self.append(rows.iter().map(|r| layout.cells(r)))
     }
 
-    fn finish(self: Box<Self>) -> Result<(), ScreenError> {
-        Ok(())
-    }
-}
-
-/// Parquet output, one row group per chunk.
-struct ParquetSink {
-    path: PathBuf,
-    writer: SerializedFileWriter<File>,
-    layout: OutputLayout,
-    len: u64,
-}
-
-impl ParquetSink {
-    fn create(path: &Path, layout: &OutputLayout) -> Result<Self, ScreenError> {
-        let pq = |e: parquet::errors::ParquetError| ScreenError::Parquet {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        let text = |name: &str, rep| {
-            Type::primitive_type_builder(name, PhysicalType::BYTE_ARRAY)
-                .with_converted_type(ConvertedType::UTF8)
-                .with_repetition(rep)
-                .build()
-        };
-        let mut fields = vec![
-            Type::primitive_type_builder("row", PhysicalType::INT64)
-                .with_repetition(Repetition::REQUIRED)
-                .build(),
-            text("id", Repetition::REQUIRED),
-            text("smiles", Repetition::REQUIRED),
-        ];
-        let header = layout.header();
-        for name in &header[3..header.len() - 1] {
-            fields.push(
-                Type::primitive_type_builder(name, PhysicalType::DOUBLE)
-                    .with_repetition(Repetition::OPTIONAL)
-                    .build(),
-            );
-        }
-        fields.push(text("error", Repetition::OPTIONAL));
-        let fields = fields
-            .into_iter()
-            .map(|f| f.map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(pq)?;
-        let schema = Type::group_type_builder("moltx_screen")
-            .with_fields(fields)
-            .build()
-            .map_err(pq)?;
-        let file = File::create(path).map_err(|source| ScreenError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let props = WriterProperties::builder()
-            .set_compression(parquet::basic::Compression::SNAPPY)
-            .build();
-        let writer =
-            SerializedFileWriter::new(file, Arc::new(schema), Arc::new(props)).map_err(pq)?;
-        Ok(ParquetSink {
-            path: path.to_path_buf(),
-            writer,
-            layout: layout.clone(),
-            len: 0,
-        })
-    }
-}
-
-impl RowSink for ParquetSink {
-    fn write_rows(&mut self, rows: &[ScoredRow]) -> Result<u64, ScreenError> {
-        let path = self.path.clone();
-        let pq = |e: parquet::errors::ParquetError| ScreenError::Parquet {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let t = self.layout.tasks.len();
-        let mut group = self.writer.next_row_group().map_err(pq)?;
-        let mut column = 0usize;
-        while let Some(mut col) = group.next_column().map_err(pq)? {
-            match column {
-                0 => {
-                    let v: Vec<i64> = rows.iter().map(|r| r.row as i64).collect();
-                    col.typed::<Int64Type>().write_batch(&v, None, None)
-                }
-                1 | 2 => {
-                    let v: Vec<ByteArray> = rows
-                        .iter()
-                        .map(|r| ByteArray::from(if column == 1 { &*r.id } else { &*r.smiles }))
-                        .collect();
-                    col.typed::<ByteArrayType>().write_batch(&v, None, None)
-                }
-                c if c < 3 + t * (1 + usize::from(self.layout.with_std)) => {
-                    let j = c - 3;
-                    let get = |r: &ScoredRow| {
-                        if j < t {
-                            r.values.get(j)
-                        } else {
-                            r.stds.get(j - t)
-                        }
-                        .copied()
-                    };
-                    let v: Vec<f64> = rows.iter().filter_map(get).collect();
-                    let def: Vec<i16> = rows.iter().map(|r| i16::from(get(r).is_some())).collect();
-                    col.typed::<DoubleType>().write_batch(&v, Some(&def), None)
-                }
-                _ => {
-                    let v: Vec<ByteArray> = rows
-                        .iter()
-                        .filter_map(|r| r.error.as_deref().map(ByteArray::from))
-                        .collect();
-                    let def: Vec<i16> = rows.iter().map(|r| i16::from(r.error.is_some())).collect();
-                    col.typed::<ByteArrayType>()
-                        .write_batch(&v, Some(&def), None)
-                }
-            }
-            .map_err(pq)?;
-            col.close().map_err(pq)?;
-            column += 1;
-        }
-        let meta = group.close().map_err(pq)?;
-        self.len += meta.compressed_size().max(0) as u64;
-        Ok(self.len)
+    fn position(&self) -> u64 {
+        self.len
     }
 
     fn finish(self: Box<Self>) -> Result<(), ScreenError> {
-        let path = self.path.clone();
-        self.writer.close().map_err(|e| ScreenError::Parquet {
-            path,
-            reason: e.to_string(),
-        })?;
         Ok(())
     }
 }

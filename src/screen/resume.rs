@@ -25,7 +25,8 @@ pub struct Manifest {
     pub identity: String,
     /// Index of the next library row to read.
     pub next_row: u64,
-    /// Length of the output file once the last completed chunk was written.
+    /// Progress of the output once the last completed chunk was written: a CSV/TSV file's
+    /// length in bytes, or the number of finished Parquet part files ([`super::parts`]).
     pub output_bytes: u64,
     /// Library rows read (all shards).
     pub rows_read: u64,
@@ -35,6 +36,9 @@ pub struct Manifest {
     pub scored: u64,
     /// Failed rows by reason.
     pub failed: BTreeMap<String, u64>,
+    /// Scored rows by the value of the scorer's first note column.
+    #[serde(default)]
+    pub note_counts: BTreeMap<String, u64>,
     /// Rows kept by the top-k selection so far.
     pub top_k: Vec<ScoredRow>,
     /// Best rows per task so far (for the end-of-run report).

@@ -164,6 +164,7 @@ fn score_chunk(
     let scores = score_in_batches(scorer, &ok, options.batch_size, device)?;
     stages.model += t1.elapsed().as_secs_f64();
     let t = scorer.tasks().len();
+    let n_notes = scorer.note_columns().len();
     let mut failed = BTreeMap::new();
     let mut k = 0;
     let rows = chunk
@@ -183,6 +184,7 @@ fn score_chunk(
                     if let Some(spread) = scores.spread_row(k, t) {
                         out.stds = spread.to_vec();
                     }
+                    out.notes = scores.notes_row(k, n_notes).to_vec();
                     k += 1;
                 }
                 Err((reason, message)) => {

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
-use super::output::{OutputLayout, RowSink, open_sink};
+use super::output::{OutputLayout, RowSink, open_sink, write_table};
 use super::resume::{MANIFEST_VERSION, Manifest};
 use super::topk::TopK;
-use super::{ScoredChunk, ScreenError, WriterMessage};
+use super::{ScoredChunk, ScoredRow, ScreenError, WriterMessage};
 
 /// Writer stage state: the sink, the selections, and the manifest of what is durable.
 pub(super) struct WriterState {
@@ -17,7 +17,6 @@ pub(super) struct WriterState {
     sink: Option<Box<dyn RowSink>>,
     top_k: Option<TopK>,
     pub(super) best: Vec<TopK>,
-    resumable: bool,
     pub(super) manifest: Manifest,
 }
 
@@ -26,12 +25,11 @@ impl WriterState {
         out: &Path,
         layout: OutputLayout,
         top_k: Option<TopK>,
-        report_top: usize,
-        resumable: bool,
+        (report_top, report_lowest): (usize, bool),
         identity: String,
     ) -> Self {
         let best = (0..layout.tasks.len())
-            .map(|j| TopK::new(report_top, j, false))
+            .map(|j| TopK::new(report_top, j, report_lowest))
             .collect();
         WriterState {
             out: out.to_path_buf(),
@@ -39,7 +37,6 @@ impl WriterState {
             sink: None,
             top_k,
             best,
-            resumable,
             manifest: Manifest {
                 version: MANIFEST_VERSION,
                 identity,
@@ -70,24 +67,45 @@ impl WriterState {
                 })?;
             }
         } else {
-            self.sink = Some(open_sink(&self.out, &self.layout, resume_at)?);
+            let sink = open_sink(&self.out, &self.layout, resume_at)?;
             if resume_at.is_none() {
-                self.manifest.output_bytes = self.sink_len()?;
+                self.manifest.output_bytes = sink.position();
             }
+            self.sink = Some(sink);
         }
-        if self.resumable {
-            self.manifest.store(&self.out)?;
-        }
+        self.manifest.store(&self.out)?;
         Ok(())
     }
 
-    fn sink_len(&self) -> Result<u64, ScreenError> {
-        std::fs::metadata(&self.out)
-            .map(|m| m.len())
-            .map_err(|source| ScreenError::Io {
-                path: self.out.clone(),
-                source,
-            })
+    /// Writes rows scored before the library (a fresh run's first entries) and records them.
+    pub(super) fn write_leading(&mut self, rows: &[ScoredRow]) -> Result<(), ScreenError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.offer(rows);
+        if let Some(sink) = &mut self.sink {
+            self.manifest.output_bytes = sink.write_rows(rows)?;
+        }
+        self.record_selections();
+        self.manifest.store(&self.out)
+    }
+
+    fn offer(&mut self, rows: &[ScoredRow]) {
+        for row in rows {
+            if let Some(top) = &mut self.top_k {
+                top.offer(row);
+            }
+            for best in &mut self.best {
+                best.offer(row);
+            }
+        }
+    }
+
+    fn record_selections(&mut self) {
+        if let Some(top) = &self.top_k {
+            self.manifest.top_k = top.sorted();
+        }
+        self.manifest.best_per_task = self.best.iter().map(TopK::sorted).collect();
     }
 
     /// Consumes chunks until `Finish` (completes the output) or a closed queue (leaves the
@@ -110,14 +128,7 @@ impl WriterState {
     }
 
     fn write_chunk(&mut self, chunk: ScoredChunk) -> Result<(), ScreenError> {
-        for row in &chunk.rows {
-            if let Some(top) = &mut self.top_k {
-                top.offer(row);
-            }
-            for best in &mut self.best {
-                best.offer(row);
-            }
-        }
+        self.offer(&chunk.rows);
         if let Some(sink) = &mut self.sink {
             self.manifest.output_bytes = sink.write_rows(&chunk.rows)?;
         }
@@ -128,22 +139,20 @@ impl WriterState {
         for (reason, n) in chunk.failed {
             *m.failed.entry(reason).or_insert(0) += n;
         }
-        if self.resumable {
-            if let Some(top) = &self.top_k {
-                m.top_k = top.sorted();
+        for row in chunk.rows.iter().filter(|r| r.error.is_none()) {
+            if let Some(note) = row.notes.first() {
+                *m.note_counts.entry(note.clone()).or_insert(0) += 1;
             }
-            m.best_per_task = self.best.iter().map(TopK::sorted).collect();
-            m.rows_read = m.next_row;
-            self.manifest.store(&self.out)?;
         }
+        m.rows_read = m.next_row;
+        self.record_selections();
+        self.manifest.store(&self.out)?;
         Ok(())
     }
 
     fn finish(&mut self) -> Result<(), ScreenError> {
         if let Some(top) = &self.top_k {
-            let mut sink = open_sink(&self.out, &self.layout, None)?;
-            sink.write_rows(&top.sorted())?;
-            sink.finish()?;
+            write_table(&self.out, &self.layout, &top.sorted())?;
         } else if let Some(sink) = self.sink.take() {
             sink.finish()?;
         }

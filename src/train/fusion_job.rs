@@ -315,6 +315,7 @@ pub fn run_fusion(
         MoleculeInput {
             structure: StructureInput::Graph(table.graphs[i].clone()),
             descriptors,
+            key: None,
         }
     };
     let with_measured: Vec<MoleculeInput> = (0..table.len())

@@ -236,6 +236,7 @@ pub fn run_indication_eval(
                     v
                 }
             },
+            key: None,
         };
     let mut results = Vec::new();
     for &seed in seeds {
