@@ -7,6 +7,7 @@ pub mod library;
 pub mod lock;
 mod parquet_rows;
 pub mod reader;
+pub mod registry;
 pub mod split;
 pub mod summary;
 pub mod table;
