@@ -10,9 +10,9 @@ use std::path::PathBuf;
 /// Flags of `moltx connect-eval`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectEvalArgs {
-    /// Data folder (with expression/, diseases/, repurposing/); default ../shared/data.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    /// Reference data: consensus signatures, disease signatures, indications.
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Up and down genes per disease query.
     #[arg(long, default_value_t = 150)]
     pub n_genes: usize,
@@ -40,16 +40,11 @@ pub struct ConnectEvalArgs {
 
 /// Runs `moltx connect-eval`.
 pub fn run(args: &ConnectEvalArgs) -> anyhow::Result<()> {
-    let data = match &args.data {
-        Some(d) => d.clone(),
-        None => {
-            let d = PathBuf::from("../shared/data");
-            anyhow::ensure!(
-                d.is_dir(),
-                "no --data given and ../shared/data does not exist"
-            );
-            d
-        }
+    let data = if args.signatures.is_some() {
+        args.data.resolve(&["diseases", "indications"])?
+    } else {
+        args.data
+            .resolve(&["l1000-consensus", "diseases", "indications"])?
     };
     let scores = if args.scores.is_empty() {
         Score::ALL.to_vec()

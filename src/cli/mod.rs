@@ -4,6 +4,8 @@
 pub mod columns;
 pub mod connect;
 pub mod connect_eval;
+pub mod data;
+pub mod data_args;
 pub mod evaluate;
 pub mod indication_eval;
 pub mod indications;
@@ -65,6 +67,15 @@ pub enum Command {
     Indications(indications::IndicationsArgs),
     /// Evaluate connectivity scores for repurposing on the shared real data.
     ConnectEval(connect_eval::ConnectEvalArgs),
+    /// Fetch, verify and locate the public reference datasets (a cache in the shared-data
+    /// layout).
+    ///
+    /// `moltx data fetch NAME...` downloads datasets into the cache, resuming partial
+    /// downloads (`fetch --from DIR` copies them from a local folder instead, e.g.
+    /// ../shared/data); every file's size and SHA-256 are checked. Commands that read
+    /// reference data take `--data DIR`, else use the cache when it holds what they need,
+    /// else ../shared/data.
+    Data(data::DataCommandArgs),
 }
 
 /// Runs a parsed command line.
@@ -85,5 +96,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::IndicationEval(args) => indication_eval::run(&args),
         Command::Indications(args) => indications::run(&args),
         Command::ConnectEval(args) => connect_eval::run(&args),
+        Command::Data(args) => data::run(&args),
     }
 }

@@ -13,7 +13,7 @@ use crate::metrics::mean_and_sd;
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
-use crate::train::signature_job::{SignatureJob, SignatureMetrics, run_signature_job};
+use crate::eval::signatures::{SignatureJob, SignatureMetrics, run_signature_job};
 use crate::train::trainer::TrainOptions;
 
 /// Which structure → signature models to fit.
@@ -55,12 +55,17 @@ impl NeighborArgs {
 /// Flags of `moltx train-signatures`.
 #[derive(Debug, clap::Args)]
 pub struct TrainSignaturesArgs {
-    /// Signatures, one per row, genes as columns (e.g. consensi-drugbank.tsv.gz).
+    /// Signatures, one per row, genes as columns (default: the reference data's
+    /// expression/consensi-drugbank.tsv.gz).
     #[arg(long)]
-    pub signatures: PathBuf,
-    /// Structures: an id column and a SMILES column (e.g. l1000_drugs.tsv).
+    pub signatures: Option<PathBuf>,
+    /// Structures: an id column and a SMILES column (default: the reference data's
+    /// expression/l1000_drugs.tsv).
     #[arg(long)]
-    pub structures: PathBuf,
+    pub structures: Option<PathBuf>,
+    /// Reference data, read when --signatures or --structures is not given.
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Id column of the structures file (default: its first column).
     #[arg(long)]
     pub id_column: Option<String>,
@@ -113,11 +118,17 @@ pub struct TrainSignaturesArgs {
 
 /// Runs `moltx train-signatures`.
 pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
-    let data = read_profiled(
-        &args.signatures,
-        &args.structures,
-        args.id_column.as_deref(),
-    )?;
+    let (signatures, structures) = match (&args.signatures, &args.structures) {
+        (Some(s), Some(d)) => (s.clone(), d.clone()),
+        (s, d) => {
+            let shared = crate::data::SharedData::new(&args.data.resolve(&["l1000-consensus"])?);
+            (
+                s.clone().unwrap_or_else(|| shared.consensus_signatures()),
+                d.clone().unwrap_or_else(|| shared.profiled_structures()),
+            )
+        }
+    };
+    let data = read_profiled(&signatures, &structures, args.id_column.as_deref())?;
     eprintln!(
         "{} compounds with a structure and a signature ({} genes); {} signatures without a \
          structure; {} structures RDKit rejected",
@@ -209,7 +220,7 @@ pub fn run(args: &TrainSignaturesArgs) -> anyhow::Result<()> {
         );
     };
     let pick =
-        |f: &dyn Fn(&crate::train::signature_job::SeedComparison) -> Option<SignatureMetrics>| {
+        |f: &dyn Fn(&crate::eval::signatures::SeedComparison) -> Option<SignatureMetrics>| {
             report.seeds.iter().filter_map(f).collect::<Vec<_>>()
         };
     let rows: [(&str, Vec<SignatureMetrics>); 5] = [
