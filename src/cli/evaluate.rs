@@ -35,8 +35,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let header = &members[0].header;
     let targets = args
         .columns
-        .targets
-        .clone()
+        .target_columns()
         .unwrap_or_else(|| header.tasks.clone());
     anyhow::ensure!(
         targets.len() == header.tasks.len(),
