@@ -351,7 +351,7 @@ fn train_encoder_writes_one_embedding_per_signature() {
 fn indication_models_train_on_structure_signature_and_both() {
     use moltx::link::profiled::{read_indications, read_profiled};
     use moltx::model::{ModelConfig, ModelKind};
-    use moltx::train::indication_job::{Modality, SignatureSide, run_indication_eval};
+    use moltx::eval::indications::{Modality, SignatureSide, run_indication_eval};
     use moltx::train::trainer::TrainOptions;
     let dir = tempfile::tempdir().unwrap();
     let (sigs, table) = training_files(dir.path());

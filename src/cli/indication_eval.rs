@@ -9,6 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train_encoder::SignatureInputArgs;
 use super::train_signatures::NeighborArgs;
+use crate::eval::indication_neighbors::run_neighbor_indications;
+use crate::eval::indications::{
+    IndicationResult, Method, Modality, SignatureSide, run_indication_eval,
+};
+use crate::eval::paired::{fused_margins, per_seed_aucs};
 use crate::expr::GeneSpace;
 use crate::expr::matrix::{Layout, read_signatures};
 use crate::expr::pathway::SignatureInput;
@@ -17,10 +22,6 @@ use crate::link::profiled::{ProfiledCompounds, read_indications, read_profiled_d
 use crate::metrics::mean_and_sd;
 use crate::model::signature_file::SignatureEncoderFile;
 use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind};
-use crate::train::indication_job::{
-    IndicationResult, Method, Modality, SignatureSide, run_indication_eval,
-};
-use crate::train::indication_neighbors::run_neighbor_indications;
 use crate::train::trainer::TrainOptions;
 
 /// Network that reads the structure in `indication-eval`.
@@ -182,13 +183,7 @@ pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
 /// model over the better single modality.
 fn print_results(results: &[IndicationResult], modalities: &[Modality]) -> anyhow::Result<()> {
     let name = |v: serde_json::Value| v.as_str().unwrap_or("?").to_string();
-    let per_seed = |method: Method, modality: Modality| -> Vec<f64> {
-        results
-            .iter()
-            .filter(|r| r.method == method && r.modality == modality)
-            .map(|r| r.roc_auc.unwrap_or(f64::NAN))
-            .collect()
-    };
+    let per_seed = |method, modality| per_seed_aucs(results, method, modality);
     println!(
         "{:<10} {:<16} {:>14} {:>30}",
         "model", "inputs", "test ROC-AUC", "per seed"
@@ -210,13 +205,7 @@ fn print_results(results: &[IndicationResult], modalities: &[Modality]) -> anyho
                 each.join(" ")
             );
         }
-        let (signature, fused) = (
-            per_seed(method, Modality::Signature),
-            per_seed(method, Modality::Fused),
-        );
-        let margins: Vec<f64> = (0..fused.len())
-            .map(|i| fused[i] - structure[i].max(signature[i]))
-            .collect();
+        let margins = fused_margins(results, method);
         let (mean, sd) = mean_and_sd(&margins);
         println!(
             "{:<10} fused − better single modality, paired per seed: {mean:+.3} ± {sd:.3}",

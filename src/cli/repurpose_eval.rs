@@ -9,16 +9,15 @@ use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train_signatures::NeighborArgs;
-use crate::eval::reversal::{
-    EvalConfig, EvalRow, bootstrap_mean_aucs, evaluate_reversal_of, mean_auc, percentile_95,
-};
+use crate::eval::paired::difference_ci_95;
+use crate::eval::reversal::{EvalConfig, EvalRow, evaluate_reversal_of, mean_auc};
+use crate::eval::signature_cv::{cross_validated_neighbor_signatures, cross_validated_signatures};
 use crate::expr::Score;
 use crate::expr::matrix::{Layout, write_matrix};
 use crate::link::profiled::read_profiled_data;
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
-use crate::train::signature_cv::{cross_validated_neighbor_signatures, cross_validated_signatures};
 use crate::train::trainer::TrainOptions;
 
 /// Which structure → signature model predicts the held-out folds.
@@ -173,15 +172,12 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
     );
     // Paired bootstrap of predicted − measured: the same compounds drawn for both rankings.
     let difference = if cv.measured.ids == cv.predicted.ids {
-        bootstrap_mean_aucs(
-            &[&measured_rows, &predicted_rows],
+        difference_ci_95(
+            &measured_rows,
+            &predicted_rows,
             args.permutations,
             args.seed,
         )
-        .map(|sets| {
-            let d: Vec<f64> = sets[1].iter().zip(&sets[0]).map(|(p, m)| p - m).collect();
-            percentile_95(&d)
-        })
     } else {
         None
     };

@@ -1,6 +1,5 @@
-//! The error type of the jobs ([`super::job`], [`super::signature_job`],
-//! [`super::encoder_job`], [`super::indication_job`], [`super::indication_neighbors`],
-//! [`super::signature_cv`], and [`crate::indications`]): every lower layer's error converts
+//! The error type of the jobs ([`super::job`], [`super::encoder_job`],
+//! [`super::fusion_job`], the evaluations of [`crate::eval`], and [`crate::indications`]): every lower layer's error converts
 //! into it, and each failure says which file, row or setting it concerns.
 
 use std::path::PathBuf;

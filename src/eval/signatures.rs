@@ -21,9 +21,6 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::error::JobError;
-use super::job::{TrainJob, make_split, run_train, table_inputs};
-use super::trainer::EpochRecord;
 use crate::chem::Fingerprint;
 use crate::data::MoleculeTable;
 use crate::expr::signature::pearson;
@@ -31,6 +28,9 @@ use crate::link::neighbors::{NeighborModel, NeighborSearch};
 use crate::link::profiled::{ProfiledCompounds, morgan_fingerprints};
 use crate::model::MoleculeInput;
 use crate::model::ensemble::{ensemble_predict, load_ensemble};
+use crate::train::error::JobError;
+use crate::train::job::{TrainJob, make_split, run_train, table_inputs};
+use crate::train::trainer::EpochRecord;
 
 /// How well predicted signatures match measured ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

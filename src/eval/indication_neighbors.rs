@@ -1,5 +1,5 @@
 //! Indication prediction by similarity-weighted nearest neighbours, on the same scaffold splits
-//! as the networks of [`super::indication_job`]. A test compound's score for a disease is the
+//! as the networks of [`super::indications`]. A test compound's score for a disease is the
 //! weighted fraction of its `k` most similar training and validation compounds that treat it
 //! ([`weighted_average`](crate::link::neighbors::weighted_average), weights `max(s, 0)^p`):
 //! - structure: `s` = Tanimoto similarity of Morgan fingerprints;
@@ -14,13 +14,13 @@
 //! nothing is tuned on test compounds. With 10–58 known drugs per disease, these models have
 //! nothing to overfit, where the networks do.
 
-use super::error::JobError;
-use super::indication_job::{IndicationResult, Method, Modality, SignatureSide};
-use super::job::{SplitPlan, make_split};
-use super::metrics::{SplitMetrics, TaskType};
+use super::indications::{IndicationResult, Method, Modality, SignatureSide};
 use crate::link::neighbors::NeighborSearch;
 use crate::link::profiled::IndicationLabels;
 use crate::link::profiled::{ProfiledCompounds, morgan_fingerprints};
+use crate::train::error::JobError;
+use crate::train::job::{SplitPlan, make_split};
+use crate::train::metrics::{SplitMetrics, TaskType};
 
 use crate::link::indication_votes::{IndicationNeighbors, fuse};
 

@@ -17,10 +17,6 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::error::{JobError, ensure};
-use super::job::{SplitPlan, make_split};
-use super::metrics::{SplitMetrics, TaskType};
-use super::trainer::{EpochRecord, Labelled, TrainOptions, fit};
 use crate::link::neighbors::NeighborConfig;
 use crate::link::profiled::{
     IndicationLabels, ProfiledCompounds, SIGNATURE_FEATURES, morgan_fingerprints,
@@ -28,6 +24,10 @@ use crate::link::profiled::{
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::ffn::Ffn;
 use crate::model::{FeatureEncoderConfig, ModelConfig, ModelKind, MoleculeInput, StructureInput};
+use crate::train::error::{JobError, ensure};
+use crate::train::job::{SplitPlan, make_split};
+use crate::train::metrics::{SplitMetrics, TaskType};
+use crate::train::trainer::{EpochRecord, Labelled, TrainOptions, fit};
 
 /// Which inputs a model reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

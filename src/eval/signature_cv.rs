@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use burn::tensor::Device;
 
-use super::error::{JobError, ensure};
-use super::job::{SplitPlan, TrainJob, make_split, run_train, table_inputs};
-use super::signature_job::fit_neighbors;
-use super::trainer::EpochRecord;
+use super::signatures::fit_neighbors;
 use crate::chem::Fingerprint;
 use crate::expr::{GeneSpace, MetaTable, SignatureMatrix};
 use crate::link::neighbors::NeighborSearch;
 use crate::link::profiled::{ProfiledCompounds, morgan_fingerprints};
 use crate::model::MoleculeInput;
 use crate::model::ensemble::{ensemble_predict, load_ensemble};
+use crate::train::error::{JobError, ensure};
+use crate::train::job::{SplitPlan, TrainJob, make_split, run_train, table_inputs};
+use crate::train::trainer::EpochRecord;
 
 /// Measured and cross-validated predicted signatures of the same compounds.
 #[derive(Debug, Clone)]
