@@ -395,14 +395,105 @@ fn the_shared_data_fills_a_cache_that_commands_then_read() {
 }
 
 #[test]
-#[ignore = "needs the indications command to resolve --data through DataArgs"]
 fn indications_runs_from_a_working_directory_with_only_the_cache() {
-    let shared = shared_data().expect("../shared/data");
+    // Generated reference data in the shared layout (the bundled drugs, random signatures,
+    // two "diseases"), a registry naming its files, fetched into the cache with --from.
     let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("source");
+    let drugs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/approved_drugs.csv"),
+    )
+    .unwrap();
+    let (mut sigs, mut structures) = (
+        String::from("id\t3000\t3001\t3002\n"),
+        String::from("drugbank_id\tname\tsmiles\n"),
+    );
+    let mut indications = String::from("doid_id\tdrugbank_id\tdisease\tdrug\tcategory\n");
+    for (i, line) in drugs.lines().skip(1).enumerate() {
+        let (name, smiles) = line.split_once(',').unwrap();
+        let v = noise(3, i as u64);
+        sigs.push_str(&format!(
+            "C{i}\t{}\t{}\t{}\n",
+            v[0] as f64 / 64.0 - 2.0,
+            v[1] as f64 / 64.0 - 2.0,
+            v[2] as f64 / 64.0 - 2.0
+        ));
+        structures.push_str(&format!("C{i}\t{name}\t{smiles}\n"));
+        if smiles.contains('c') {
+            indications.push_str(&format!("D:1\tC{i}\taromatic\t{name}\tDM\n"));
+        }
+    }
+    let mut gz = Vec::new();
+    {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
+        enc.write_all(sigs.as_bytes()).unwrap();
+        enc.finish().unwrap();
+    }
+    let files: [(&str, &str, Vec<u8>); 3] = [
+        ("l1000-consensus", "expression/consensi-drugbank.tsv.gz", gz),
+        (
+            "l1000-consensus",
+            "expression/l1000_drugs.tsv",
+            structures.into_bytes(),
+        ),
+        (
+            "indications",
+            "repurposing/indications.tsv",
+            indications.into_bytes(),
+        ),
+    ];
+    let mut datasets: Vec<(&str, Vec<String>)> = Vec::new();
+    for (dataset, path, bytes) in &files {
+        let file = source.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, bytes).unwrap();
+        let entry = format!(
+            r#"{{"path": "{path}", "bytes": {}, "sha256": "{}"}}"#,
+            bytes.len(),
+            sha256_bytes(bytes)
+        );
+        match datasets.iter_mut().find(|(d, _)| d == dataset) {
+            Some((_, entries)) => entries.push(entry),
+            None => datasets.push((dataset, vec![entry])),
+        }
+    }
+    let body: Vec<String> = datasets
+        .iter()
+        .map(|(name, entries)| {
+            format!(
+                r#"{{"name": "{name}", "description": "fixture", "licence": "CC0", "files": [{}]}}"#,
+                entries.join(", ")
+            )
+        })
+        .collect();
+    let registry = tmp.path().join("registry.json");
+    std::fs::write(
+        &registry,
+        format!(r#"{{"datasets": [{}]}}"#, body.join(", ")),
+    )
+    .unwrap();
     let cwd = tmp.path().join("work");
     std::fs::create_dir_all(&cwd).unwrap();
     let cache = tmp.path().join("cache");
-    let from = shared.to_str().unwrap();
+    let out_file = cwd.join("indications.tsv");
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/approved_drugs.csv");
+    let indications = [
+        "indications",
+        "--library",
+        library.to_str().unwrap(),
+        "--min-drugs",
+        "3",
+        "--out",
+        out_file.to_str().unwrap(),
+    ];
+    // Before the fetch: the error names the command that gets the data.
+    let (ok, _, err) = moltx_in(&cwd, &cache, Some(&registry), &indications);
+    assert!(
+        !ok && err.contains("moltx data fetch l1000-consensus indications"),
+        "{err}"
+    );
+    let from = source.to_str().unwrap();
     let args = [
         "data",
         "fetch",
@@ -411,23 +502,15 @@ fn indications_runs_from_a_working_directory_with_only_the_cache() {
         "--from",
         from,
     ];
-    let (ok, out, err) = moltx_in(&cwd, &cache, None, &args);
+    let (ok, out, err) = moltx_in(&cwd, &cache, Some(&registry), &args);
     assert!(ok, "{out}{err}");
-    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/approved_drugs.csv");
-    let out_file = cwd.join("indications.tsv");
-    let (ok, out, err) = moltx_in(
-        &cwd,
-        &cache,
-        None,
-        &[
-            "indications",
-            "--library",
-            library.to_str().unwrap(),
-            "--out",
-            out_file.to_str().unwrap(),
-        ],
-    );
+    let (ok, out, err) = moltx_in(&cwd, &cache, Some(&registry), &indications);
     assert!(ok, "{out}{err}");
+    assert!(out.contains("scored 61 compounds for 1 diseases"), "{out}");
     let text = std::fs::read_to_string(&out_file).unwrap();
-    assert!(text.lines().count() > 1, "{text}");
+    assert_eq!(text.lines().count(), 1 + 61, "{text}");
+    assert!(
+        text.lines().next().unwrap().contains("\taromatic\t"),
+        "{text}"
+    );
 }

@@ -47,9 +47,9 @@ pub enum Methods {
 /// Flags of `moltx indication-eval`.
 #[derive(Debug, clap::Args)]
 pub struct IndicationEvalArgs {
-    /// The shared data folder.
-    #[arg(long, default_value = "../shared/data")]
-    pub data: PathBuf,
+    /// The reference data (`moltx data fetch l1000-consensus indications pathways`).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Keep diseases with at least this many profiled disease-modifying drugs.
     #[arg(long, default_value_t = 10)]
     pub min_drugs: usize,
@@ -102,9 +102,10 @@ pub struct IndicationEvalArgs {
 
 /// Runs `moltx indication-eval`.
 pub fn run(args: &IndicationEvalArgs) -> anyhow::Result<()> {
-    let profiled = read_profiled_data(&args.data)?;
+    let data = args.data.resolve(&["l1000-consensus", "indications"])?;
+    let profiled = read_profiled_data(&data)?;
     let labels = read_indications(
-        &crate::data::SharedData::new(&args.data).indications(),
+        &crate::data::SharedData::new(&data).indications(),
         &profiled,
         args.min_drugs,
     )?;
@@ -253,7 +254,8 @@ fn signature_side(
             // Pathway input defaults to the shared pathway collection.
             let mut input = args.input.clone();
             if input.input != SignatureInput::Genes && input.gene_sets.is_none() {
-                input.gene_sets = Some(crate::data::SharedData::new(&args.data).pathways());
+                let data = args.data.resolve(&["pathways"])?;
+                input.gene_sets = Some(crate::data::SharedData::new(&data).pathways());
             }
             input.featurizer(&genes)?
         }

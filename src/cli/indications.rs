@@ -27,9 +27,10 @@ pub struct IndicationsArgs {
     /// `train-signatures` D-MPNN folder or neighbour file).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Reference data: profiled compounds, their signatures and known indications.
-    #[arg(long, default_value = "../shared/data")]
-    pub data: PathBuf,
+    /// Reference data: profiled compounds, their signatures and known indications
+    /// (`moltx data fetch l1000-consensus indications`).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Keep diseases with at least this many profiled disease-modifying drugs.
     #[arg(long, default_value_t = 10)]
     pub min_drugs: usize,
@@ -43,8 +44,9 @@ pub struct IndicationsArgs {
 
 /// Runs `moltx indications`.
 pub fn run(args: &IndicationsArgs) -> anyhow::Result<()> {
-    let references = load_references(&args.data, args.min_drugs, &args.neighbors.search())
-        .with_context(|| format!("reading the reference data in {}", args.data.display()))?;
+    let data = args.data.resolve(&["l1000-consensus", "indications"])?;
+    let references = load_references(&data, args.min_drugs, &args.neighbors.search())
+        .with_context(|| format!("reading the reference data in {}", data.display()))?;
     let (n_references, n_diseases) = (references.n_references, references.model.diseases.len());
     let device = Device::flex();
     let mut scorer = IndicationScorer::new(references, args.top, &device);

@@ -24,9 +24,15 @@ pub struct RepurposeArgs {
     /// Disease signature: STARGEO table, up/down gene lists, GMT pair, or a signature.
     #[arg(long)]
     pub disease: PathBuf,
-    /// Measured signatures of profiled compounds (one per row, genes as columns; GCT/GCTX too).
+    /// Measured signatures of profiled compounds (one per row, genes as columns; GCT/GCTX
+    /// too). Without it and without --library: the LINCS L1000 consensus signatures of the
+    /// 1,170 profiled DrugBank compounds, from the reference data.
     #[arg(long)]
     pub signatures: Option<PathBuf>,
+    /// Where the reference data is, when --signatures and --library are both absent
+    /// (`moltx data fetch l1000-consensus`).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Structure → signature model for library compounds: a D-MPNN model file or folder
     /// (`train-signatures`' `seed_<s>/`), or a nearest-neighbour file
     /// (`seed_<s>/neighbors/neighbors.moltx`).
@@ -59,10 +65,6 @@ pub struct RepurposeArgs {
 
 /// Runs `moltx repurpose`.
 pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.signatures.is_some() || args.library.is_some(),
-        "give --signatures (profiled compounds) and/or --library with --model"
-    );
     let table = match &args.gene_table {
         Some(p) => Some(GeneTable::read(p)?),
         None => None,
@@ -76,7 +78,17 @@ pub fn run(args: &RepurposeArgs) -> anyhow::Result<()> {
     };
     let score_name = options.score.name();
     let mut measured: Vec<Candidate> = Vec::new();
-    if let Some(path) = &args.signatures {
+    let consensus;
+    let signatures = match (&args.signatures, &args.library) {
+        (Some(path), _) => Some(path),
+        (None, Some(_)) => None,
+        (None, None) => {
+            let data = args.data.resolve(&["l1000-consensus"])?;
+            consensus = crate::data::SharedData::new(&data).consensus_signatures();
+            Some(&consensus)
+        }
+    };
+    if let Some(path) = signatures {
         let matrix = read_signatures(path, Layout::Rows)
             .with_context(|| format!("reading {}", path.display()))?;
         measured = rank_measured(&disease, &matrix, table.as_ref(), &options)?;

@@ -32,9 +32,9 @@ pub enum FoldModel {
 /// Flags of `moltx repurpose-eval`.
 #[derive(Debug, clap::Args)]
 pub struct RepurposeEvalArgs {
-    /// The shared data folder.
-    #[arg(long, default_value = "../shared/data")]
-    pub data: PathBuf,
+    /// The reference data (`moltx data fetch l1000-consensus indications diseases`).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Structure → signature model of the folds: nearest neighbours (seconds; the better one
     /// on the shared data), or the D-MPNN.
     #[arg(long, value_enum, default_value = "neighbors")]
@@ -70,7 +70,10 @@ pub struct RepurposeEvalArgs {
 
 /// Runs `moltx repurpose-eval`.
 pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
-    let data = read_profiled_data(&args.data)?;
+    let folder = args
+        .data
+        .resolve(&["l1000-consensus", "indications", "diseases"])?;
+    let data = read_profiled_data(&folder)?;
     std::fs::create_dir_all(&args.out)?;
     let job = TrainJob {
         model: ModelConfig::defaults(ModelKind::Dmpnn, data.table.n_tasks()),
@@ -132,8 +135,8 @@ pub fn run(args: &RepurposeEvalArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..EvalConfig::default()
     };
-    let measured = evaluate_reversal_of(&cv.measured, &args.data, &cfg)?;
-    let predicted = evaluate_reversal_of(&cv.predicted, &args.data, &cfg)?;
+    let measured = evaluate_reversal_of(&cv.measured, &folder, &cfg)?;
+    let predicted = evaluate_reversal_of(&cv.predicted, &folder, &cfg)?;
     println!(
         "{} compounds with structure and signature; {}, {} up/down genes; random: AUC 0.5, AP = prevalence",
         data.table.len(),
