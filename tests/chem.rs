@@ -4,7 +4,6 @@ use moltx::chem::featurize::{ATOM_DIM, BOND_DIM, atom_features, bond_features};
 use moltx::chem::{ChemError, MolGraph, Molecule};
 use rayon::prelude::*;
 
-#[allow(dead_code)]
 mod common;
 
 fn graph(smiles: &str) -> MolGraph {

@@ -1,4 +1,5 @@
-//! Helpers shared by integration tests.
+//! Helpers shared by integration tests (each test crate uses some of them).
+#![allow(dead_code)]
 
 /// (name, SMILES) of the bundled drugs (`fixtures/approved_drugs.csv`).
 pub fn drugs() -> Vec<(String, String)> {

@@ -238,6 +238,7 @@ pub fn manifest() -> Vec<u8> {
         smiles: smiles.to_string(),
         values: vec![v, -v],
         stds: vec![],
+        notes: vec![format!("note{row}")],
         error: None,
     };
     let m = Manifest {
@@ -249,6 +250,7 @@ pub fn manifest() -> Vec<u8> {
         rows_in_shard: 6,
         scored: 5,
         failed: [("syntax error".to_string(), 1)].into(),
+        note_counts: [("note3".to_string(), 1)].into(),
         top_k: vec![row(3, "CCO", 0.9), row(1, "c1ccccc1", 0.5)],
         best_per_task: vec![vec![row(3, "CCO", 0.9)], vec![row(1, "c1ccccc1", -0.5)]],
     };
