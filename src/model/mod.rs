@@ -4,6 +4,7 @@
 
 pub mod bundled;
 pub mod checkpoint;
+pub mod chemprop;
 pub mod config;
 pub mod descriptors;
 pub mod dmpnn;
