@@ -1,0 +1,148 @@
+"""``moltx.Model``: a trained model scoring molecules in memory."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union, overload
+
+import numpy as np
+import pyarrow as pa
+
+from . import _convert, _moltx
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    import pandas as pd
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Model:
+    """A trained moltx model: a model file, a folder of them (an ensemble), a
+    nearest-neighbour model file, a fusion folder, or the bundled Tox21 D-MPNN.
+
+    Every call runs in Rust with the GIL released, on ``threads`` threads (``None``: one per
+    core), and stops on Ctrl-C. Molecules that fail (bad SMILES, too large, ``None``) are rows
+    with an ``error``, never exceptions; a model that cannot be read raises
+    :class:`moltx.MoltxError`.
+
+    >>> model = Model.bundled()
+    >>> df = model.predict(["CCO", "not a molecule"])
+    >>> list(df.columns[:2]), bool(df["error"].isna()[0])
+    (['smiles', 'NR-AR'], True)
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _moltx.Model) -> None:
+        """Wraps a native model; use :meth:`load` or :meth:`bundled`."""
+        self._native = native
+
+    @classmethod
+    def load(
+        cls, path: PathLike, *, threads: Optional[int] = None, max_atoms: Optional[int] = None
+    ) -> "Model":
+        """Loads a model file, an ensemble folder, a neighbour model or a fusion folder.
+
+        ``threads`` is the default thread count of this model's calls; ``max_atoms`` the
+        size limit (molecules with more heavy atoms fail as "too large")."""
+        return cls(_moltx.Model.load(os.fspath(path), threads=threads, max_atoms=max_atoms))
+
+    @classmethod
+    def bundled(cls, *, threads: Optional[int] = None, max_atoms: Optional[int] = None) -> "Model":
+        """The bundled 12-task Tox21 D-MPNN (compiled into the library)."""
+        return cls(_moltx.Model.bundled(threads=threads, max_atoms=max_atoms))
+
+    @property
+    def tasks(self) -> List[str]:
+        """Output names, in order (the prediction columns)."""
+        return self._native.tasks
+
+    @property
+    def input_spec(self) -> Dict[str, Any]:
+        """What the model reads (structure kind, feature layout, supplied features), as the
+        model file states it."""
+        spec: Dict[str, Any] = json.loads(self._native.input_spec_json)
+        return spec
+
+    @property
+    def is_ensemble(self) -> bool:
+        """True when predictions carry a standard deviation per task (``<task>_std``)."""
+        return self._native.has_spread
+
+    @property
+    def path(self) -> Optional[str]:
+        """The model's file or folder; ``None`` for the bundled model."""
+        return self._native.path
+
+    @property
+    def max_atoms(self) -> int:
+        """The size limit in heavy atoms."""
+        return self._native.max_atoms
+
+    @property
+    def threads(self) -> Optional[int]:
+        """The default thread count of this model's calls (``None``: one per core)."""
+        return self._native.threads
+
+    @overload
+    def predict(
+        self, smiles: Any, *, as_arrow: "Literal[False]" = ..., threads: Optional[int] = ...
+    ) -> "pd.DataFrame": ...
+
+    @overload
+    def predict(
+        self, smiles: Any, *, as_arrow: "Literal[True]", threads: Optional[int] = ...
+    ) -> pa.Table: ...
+
+    def predict(
+        self, smiles: Any, *, as_arrow: bool = False, threads: Optional[int] = None
+    ) -> Union["pd.DataFrame", pa.Table]:
+        """Predictions for molecules, one row per input in input order.
+
+        ``smiles``: a list (or any iterable) of SMILES strings, a pandas Series, a pyarrow
+        Array or ChunkedArray, or RDKit ``Mol`` objects (written as SMILES with
+        ``Chem.MolToSmiles``). Columns: ``smiles``, one per task, ``<task>_std`` per task
+        for ensembles, and ``error`` (missing where the row was scored; the reason where it
+        failed, whose values are then NaN/null). ``as_arrow=True`` returns a
+        ``pyarrow.Table`` (its buffers are the Rust library's own, not copied)."""
+        columns = self._native.predict_columns(_convert.smiles_array(smiles), threads=threads)
+        return _convert.to_table(columns) if as_arrow else _convert.to_frame(columns)
+
+    def embed(self, smiles: Any, *, threads: Optional[int] = None) -> "np.ndarray[Any, np.dtype[np.float64]]":
+        """The model's learned embeddings (the D-MPNN readout, as ``moltx fingerprint``
+        writes), one row per input: a read-only ``(n, d)`` float64 array viewing the Rust
+        buffer (``np.array(x)`` copies it); rows of molecules that failed are NaN.
+
+        Embeddings come from the first network of an ensemble; neighbour and fusion models
+        have none (:class:`moltx.MoltxError`)."""
+        n, d, values, _errors = self._native.embed_columns(
+            _convert.smiles_array(smiles), threads=threads
+        )
+        flat = _convert.float_view(pa.array(values))
+        return flat.reshape(n, d) if n * d else np.empty((n, d))
+
+    def __reduce__(self) -> Any:
+        """Pickles as the way to load it again (Ray and Spark ship models to workers so)."""
+        return (_restore, (self.path, self.threads, self.max_atoms))
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+
+def _restore(path: Optional[str], threads: Optional[int], max_atoms: int) -> Model:
+    """Loads a pickled model again."""
+    if path is None:
+        return Model.bundled(threads=threads, max_atoms=max_atoms)
+    return Model.load(path, threads=threads, max_atoms=max_atoms)
+
+
+def as_model(model: Union[Model, PathLike, None]) -> Model:
+    """A model, a path to one, or ``None`` for the bundled model."""
+    if model is None:
+        return Model.bundled()
+    if isinstance(model, Model):
+        return model
+    return Model.load(model)
