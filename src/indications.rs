@@ -26,7 +26,7 @@ use crate::link::profiled::SIGNATURE_FEATURES;
 use crate::link::profiled::{morgan_fingerprints, read_indications, read_profiled_data, values_in};
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::input_spec::FeatureSpec;
-use crate::model::scorer::{check_inputs, checksum_identity};
+use crate::model::scorer::{check_inputs, checksum_identity, keyed_values_identity};
 use crate::model::{
     InputError, InputSpec, MoleculeInput, ScoreError, Scorer, Scores, StructureInput,
 };
@@ -392,16 +392,6 @@ impl Scorer for IndicationScorer {
 
     fn identity(&self) -> Result<String, String> {
         let model = &self.references.model;
-        let mut measured: Vec<(&String, &Vec<f32>)> = self.measured.iter().collect();
-        measured.sort_by(|a, b| a.0.cmp(b.0));
-        let bytes: Vec<u8> = measured
-            .iter()
-            .flat_map(|(id, v)| {
-                id.bytes()
-                    .chain(v.iter().flat_map(|x| x.to_le_bytes()))
-                    .collect::<Vec<u8>>()
-            })
-            .collect();
         let labels: Vec<u8> = model
             .labels()
             .iter()
@@ -412,7 +402,7 @@ impl Scorer for IndicationScorer {
             model.config(),
             self.named,
             checksum_identity(&[labels, self.references.ids.join("\n").into_bytes()]),
-            checksum_identity(&[bytes]),
+            keyed_values_identity(&self.measured),
             match &self.predictor {
                 Some((p, _)) => p.identity()?,
                 None => "none".into(),

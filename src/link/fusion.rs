@@ -17,7 +17,7 @@ use crate::chem::Molecule;
 use crate::expr::{GeneSpace, SignatureMatrix};
 use crate::model::ensemble::ensemble_predict;
 use crate::model::input_spec::{FeatureSpec, InputError, InputSpec};
-use crate::model::scorer::{check_inputs, checksum_identity};
+use crate::model::scorer::{check_inputs, checksum_identity, keyed_values_identity};
 use crate::model::{Checkpoint, CheckpointError, MoleculeInput, ScoreError, Scorer, Scores};
 
 /// The model file of a fusion folder.
@@ -237,21 +237,11 @@ impl Scorer for FusionModel {
     }
 
     fn identity(&self) -> Result<String, String> {
-        let mut measured: Vec<(&String, &Vec<f32>)> = self.measured.by_id.iter().collect();
-        measured.sort_by(|a, b| a.0.cmp(b.0));
-        let bytes: Vec<u8> = measured
-            .iter()
-            .flat_map(|(id, v)| {
-                id.bytes()
-                    .chain(v.iter().flat_map(|x| x.to_le_bytes()))
-                    .collect::<Vec<u8>>()
-            })
-            .collect();
         Ok(format!(
             "fusion:{}+{}+{}",
             checksum_identity(&[self.net.to_bytes()?]),
             self.predictor.identity()?,
-            checksum_identity(&[bytes])
+            keyed_values_identity(&self.measured.by_id)
         ))
     }
 }

@@ -105,6 +105,22 @@ pub fn checksum_identity(parts: &[Vec<u8>]) -> String {
     format!("{}:{:08x}", parts.len(), crc.finalize())
 }
 
+/// [`checksum_identity`] of values keyed by compound id (e.g. the measured signatures a
+/// scorer looks up), independent of the map's order.
+pub fn keyed_values_identity(values: &std::collections::HashMap<String, Vec<f32>>) -> String {
+    let mut keyed: Vec<(&String, &Vec<f32>)> = values.iter().collect();
+    keyed.sort_by(|a, b| a.0.cmp(b.0));
+    let bytes: Vec<u8> = keyed
+        .iter()
+        .flat_map(|(id, v)| {
+            id.bytes()
+                .chain(v.iter().flat_map(|x| x.to_le_bytes()))
+                .collect::<Vec<u8>>()
+        })
+        .collect();
+    checksum_identity(&[bytes])
+}
+
 /// Checks every input against a spec; the first misfit is the error.
 pub fn check_inputs(spec: &InputSpec, inputs: &[&MoleculeInput]) -> Result<(), ScoreError> {
     for (index, input) in inputs.iter().enumerate() {
