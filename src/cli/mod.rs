@@ -7,6 +7,7 @@ pub mod connect_eval;
 pub mod data;
 pub mod data_args;
 pub mod evaluate;
+pub mod import_chemprop;
 pub mod indication_eval;
 pub mod indications;
 pub mod inspect;
@@ -76,6 +77,8 @@ pub enum Command {
     /// reference data take `--data DIR`, else use the cache when it holds what they need,
     /// else ../shared/data.
     Data(data::DataCommandArgs),
+    /// Import a chemprop v2 model (`.pt`/`.ckpt`) as a moltx model file.
+    ImportChemprop(import_chemprop::ImportChempropArgs),
 }
 
 /// Runs a parsed command line.
@@ -97,5 +100,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Indications(args) => indications::run(&args),
         Command::ConnectEval(args) => connect_eval::run(&args),
         Command::Data(args) => data::run(&args),
+        Command::ImportChemprop(args) => import_chemprop::run(&args),
     }
 }
