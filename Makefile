@@ -5,7 +5,15 @@ DEB_PACKAGES := librdkit-dev libboost-dev libboost-serialization-dev libhdf5-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: deps demo test lint bench build
+.PHONY: deps demo test lint bench build python-deps python-venv python-test wheel
+
+# The Python package (python/): a venv in target/py-venv with the test and build tools.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PY_VENV := target/py-venv
+PY_PACKAGES := maturin pytest pandas pyarrow numpy "ray[data]"
+# maturin develop/build with the venv active and cargo's shared target dir.
+MATURIN := VIRTUAL_ENV=$(CURDIR)/$(PY_VENV) PATH=$(CURDIR)/$(PY_VENV)/bin:$$PATH \
+  CARGO_TARGET_DIR=$(CURDIR)/target $(PY_VENV)/bin/maturin
 
 deps:
 	@missing=""; \
@@ -32,6 +40,43 @@ test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test
 	$(CARGO) test --benches --no-run
+	$(MAKE) python-test
+
+# Debian's python needs python3-venv for `python -m venv`; patchelf is for auditwheel.
+python-deps: deps
+	@missing=""; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="python3-venv"; \
+	command -v patchelf >/dev/null || missing="$$missing patchelf"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# Created once; `rm -rf target/py-venv` starts over.
+$(PY_VENV)/.installed:
+	$(MAKE) python-deps
+	$(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q --upgrade pip
+	$(PY_VENV)/bin/pip install -q $(PY_PACKAGES)
+	touch $@
+
+python-venv: $(PY_VENV)/.installed
+
+# Builds the package into the venv in the dev profile (reusing the dev builds in target/) and
+# runs its tests; they compare with the `moltx` command, built first.
+python-test: deps python-venv
+	$(CARGO) build
+	$(MATURIN) develop -q -m python/Cargo.toml
+	$(PY_VENV)/bin/python -m pytest python/tests -q -W ignore::DeprecationWarning
+
+# A release wheel with RDKit, Boost and HDF5 bundled (auditwheel repair), in target/wheels.
+wheel: python-deps python-venv
+	$(PY_VENV)/bin/pip install -q auditwheel
+	rm -rf target/wheels
+	$(MATURIN) build --release -m python/Cargo.toml --auditwheel skip --out target/wheels/raw
+	$(PY_VENV)/bin/auditwheel repair -w target/wheels target/wheels/raw/*.whl
+	$(PY_VENV)/bin/auditwheel show target/wheels/*.whl
 
 lint: deps
 	$(CARGO) clippy --all-targets -- -D warnings
