@@ -114,6 +114,34 @@ fn an_imported_classification_model_predicts_what_chemprop_predicts() {
 }
 
 #[test]
+fn a_lightning_checkpoint_of_another_architecture_imports_too() {
+    let device = Device::flex();
+    let c = import_chemprop(
+        &fixture("mean_ffn2.ckpt"),
+        &ImportOptions::default(),
+        &device,
+    )
+    .unwrap();
+    let m = &c.header.model;
+    assert_eq!(
+        (m.hidden, m.depth, m.aggregation),
+        (32, 3, Aggregation::Mean)
+    );
+    assert_eq!((m.ffn_layers, m.ffn_hidden), (2, 48));
+    // A .ckpt holds no task names.
+    assert_eq!(c.header.tasks, ["task_0", "task_1"]);
+    let expected = chemprop_predictions("mean_ffn2", &["pred_0", "pred_1"]);
+    let d = max_difference(&c, &expected);
+    println!("mean_ffn2.ckpt: max |moltx - chemprop| = {d:e}");
+    assert!(d < TOLERANCE, "{d}");
+    let options = ImportOptions {
+        tasks: Some(vec!["heavy_atoms".into(), "logp".into()]),
+    };
+    let named = import_chemprop(&fixture("mean_ffn2.ckpt"), &options, &device).unwrap();
+    assert_eq!(named.header.tasks, ["heavy_atoms", "logp"]);
+}
+
+#[test]
 fn import_chemprop_then_predict_on_the_command_line_reproduces_chemprop() {
     let dir = tempfile::tempdir().unwrap();
     for (name, tasks) in [

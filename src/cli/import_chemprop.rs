@@ -44,6 +44,37 @@ fn destination(model: &Path, out: &Path, several: bool) -> PathBuf {
     out.join(format!("{stem}.moltx"))
 }
 
+/// One line on what was imported: task type and names, encoder, head, target scaling.
+fn summary(checkpoint: &crate::model::Checkpoint) -> String {
+    use crate::model::Aggregation;
+    use crate::model::config::TaskType;
+    let (h, m) = (&checkpoint.header, &checkpoint.header.model);
+    let kind = match h.task_type {
+        TaskType::Regression => "regression",
+        TaskType::Classification => "classification",
+    };
+    let aggregation = match m.aggregation {
+        Aggregation::Mean => "mean".to_string(),
+        Aggregation::Sum => "sum".to_string(),
+        Aggregation::Norm => format!("norm ({})", m.norm),
+    };
+    format!(
+        "{kind}, {} task(s) ({}); D-MPNN hidden {}, depth {}, {aggregation} aggregation; \
+         FFN {}×{}{}",
+        h.tasks.len(),
+        h.tasks.join(", "),
+        m.hidden,
+        m.depth,
+        m.ffn_layers,
+        m.ffn_hidden,
+        if h.target_scaling.is_some() {
+            "; target scaling"
+        } else {
+            ""
+        }
+    )
+}
+
 /// Runs `moltx import-chemprop`.
 pub fn run(args: &ImportChempropArgs) -> anyhow::Result<()> {
     let device = Device::flex();
@@ -67,26 +98,11 @@ pub fn run(args: &ImportChempropArgs) -> anyhow::Result<()> {
         }
         let checkpoint = import_chemprop(model, &options, &device)?;
         checkpoint.save(&dest)?;
-        let h = &checkpoint.header;
-        let m = &h.model;
         println!(
-            "{} -> {}: {:?}, {} task(s) [{}], D-MPNN hidden {} depth {} ({:?} aggregation), \
-             FFN {}x{}{}",
+            "{}: {} → {}",
             model.display(),
-            dest.display(),
-            h.task_type,
-            h.tasks.len(),
-            h.tasks.join(", "),
-            m.hidden,
-            m.depth,
-            m.aggregation,
-            m.ffn_layers,
-            m.ffn_hidden,
-            if h.target_scaling.is_some() {
-                ", target scaling"
-            } else {
-                ""
-            }
+            summary(&checkpoint),
+            dest.display()
         );
         written.push(dest);
     }

@@ -41,6 +41,7 @@
 pub mod archive;
 mod convert;
 pub mod pickle;
+mod rebuild;
 
 use std::path::{Path, PathBuf};
 
