@@ -75,7 +75,8 @@ class Model:
     @property
     def path(self) -> Optional[str]:
         """The model's file or folder; ``None`` for the bundled model."""
-        return self._native.path
+        p = self._native.path
+        return None if p is None else os.fspath(p)
 
     @property
     def max_atoms(self) -> int:
@@ -125,8 +126,10 @@ class Model:
         return flat.reshape(n, d) if n * d else np.empty((n, d))
 
     def __reduce__(self) -> Any:
-        """Pickles as the way to load it again (Ray and Spark ship models to workers so)."""
-        return (_restore, (self.path, self.threads, self.max_atoms))
+        """Pickles as the way to load it again, by absolute path (Ray and Spark ship models
+        to workers so; the file must be readable there)."""
+        path = None if self.path is None else os.path.abspath(self.path)
+        return (_restore, (path, self.threads, self.max_atoms))
 
     def __repr__(self) -> str:
         return repr(self._native)

@@ -1,6 +1,7 @@
 """The native module (Rust, PyO3): thin bindings over the moltx facade. Use the ``moltx``
 package's wrappers; these signatures are what they call."""
 
+from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
 __version__: str
@@ -30,7 +31,7 @@ class Model:
     @property
     def has_spread(self) -> bool: ...
     @property
-    def path(self) -> Optional[str]: ...
+    def path(self) -> Optional[Path]: ...
     @property
     def max_atoms(self) -> int: ...
     @property

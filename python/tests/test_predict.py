@@ -139,3 +139,16 @@ def test_embeddings_equal_moltx_fingerprint(cli, tmp_path) -> None:
     cols = [f"e{i}" for i in range(300)]
     assert np.abs(e[:61] - want[cols].to_numpy()).max() <= 1e-6
     np.testing.assert_array_equal(moltx.Model.bundled().embed(drug_smiles()[:3]), e[:3])
+
+
+def test_models_pickle_as_the_way_to_load_them(tmp_path) -> None:
+    import pickle
+
+    model = moltx.Model.load(FIXTURES / "models" / "tox21", threads=1, max_atoms=40)
+    again = pickle.loads(pickle.dumps(model))
+    assert again.path == str(FIXTURES / "models" / "tox21")
+    assert (again.threads, again.max_atoms) == (1, 40)
+    smiles = drug_smiles()
+    pd.testing.assert_frame_equal(again.predict(smiles), model.predict(smiles))
+    assert model.predict(smiles)["error"].str.contains("too large").any(), "the limit travels"
+    assert pickle.loads(pickle.dumps(moltx.Model.bundled())).path is None
