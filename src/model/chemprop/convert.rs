@@ -66,7 +66,7 @@ impl Ctx<'_> {
     }
 
     fn class(&self, v: &Value, section: &str) -> Result<String> {
-        match self.key(v, section, "cls")? {
+        match &self.key(v, section, "cls")? {
             Value::Global(name) => Ok(name.rsplit('.').next().unwrap_or_default().to_string()),
             other => Err(self.not_chemprop(format!("{section}cls is {}", other.describe()))),
         }
@@ -465,7 +465,7 @@ pub(super) fn convert(
         TaskType::Regression => scaling(&ctx, &sd, n)?,
         TaskType::Classification => None,
     };
-    let file_tasks: Option<Vec<String>> = match archive.root.get("output_columns") {
+    let file_tasks: Option<Vec<String>> = match &archive.root.get("output_columns") {
         Some(Value::List(l)) => l
             .borrow()
             .iter()
