@@ -273,6 +273,12 @@ fn models_moltx_cannot_represent_are_refused_naming_what() {
         ),
         ("descriptors.pt", "extra molecule-level descriptors (X_d"),
         ("mve.pt", "the predictor MveFFN (an uncertainty head"),
+        ("v1_featurizer.pt", "atom/bond feature widths 133/14"),
+        (
+            "multicomponent.pt",
+            "several molecules per input (MulticomponentMessagePassing)",
+        ),
+        ("batch_norm.pt", "batch normalization after aggregation"),
     ] {
         let text = refusal(&std::fs::read(fixture(file)).unwrap(), file);
         assert!(

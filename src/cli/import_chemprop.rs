@@ -58,15 +58,17 @@ fn summary(checkpoint: &crate::model::Checkpoint) -> String {
         Aggregation::Sum => "sum".to_string(),
         Aggregation::Norm => format!("norm ({})", m.norm),
     };
+    let ffn = match m.ffn_layers {
+        0 => "linear".to_string(),
+        n => format!("{n}×{}", m.ffn_hidden),
+    };
     format!(
         "{kind}, {} task(s) ({}); D-MPNN hidden {}, depth {}, {aggregation} aggregation; \
-         FFN {}×{}{}",
+         FFN {ffn}{}",
         h.tasks.len(),
         h.tasks.join(", "),
         m.hidden,
         m.depth,
-        m.ffn_layers,
-        m.ffn_hidden,
         if h.target_scaling.is_some() {
             "; target scaling"
         } else {

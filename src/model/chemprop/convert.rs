@@ -458,7 +458,8 @@ pub(super) fn convert(
         )));
     }
     config.ffn_layers = hidden_widths.len();
-    config.ffn_hidden = hidden_widths.first().copied().unwrap_or(config.ffn_hidden);
+    // Without hidden layers the width is unused (chemprop then states none, `[]`).
+    config.ffn_hidden = hidden_widths.first().copied().unwrap_or(h);
 
     let n = config.n_tasks;
     let target_scaling = match task_type {
