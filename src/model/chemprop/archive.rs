@@ -6,9 +6,10 @@ use std::io::{Cursor, Read};
 
 use super::pickle::{self, TensorView, Value};
 
-/// Largest `data.pkl` read (a model's pickle holds names and numbers; its weights are
-/// elsewhere).
-const MAX_PICKLE_BYTES: u64 = 64 << 20;
+/// Largest `data.pkl` read: a model's pickle holds names and numbers (chemprop's: about
+/// 5 kB), its weights are elsewhere; a hostile pickle can hold some 30 bytes of values per
+/// byte, so this also bounds what one can make the reader allocate (about 0.5 GB).
+const MAX_PICKLE_BYTES: u64 = 16 << 20;
 
 /// Largest storage read (1 GiB; chemprop models are a few MB).
 const MAX_STORAGE_BYTES: u64 = 1 << 30;
