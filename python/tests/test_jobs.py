@@ -37,7 +37,6 @@ def test_screen_returns_the_summary(bundled: moltx.Model, tmp_path) -> None:
 
 
 def test_screen_top_k_and_shards(bundled: moltx.Model, tmp_path) -> None:
-    full = pd.read_csv(tmp_path / "full.csv") if False else None
     moltx.screen(DRUGS, out=tmp_path / "full.csv")  # model=None: the bundled model
     full = pd.read_csv(tmp_path / "full.csv")
     moltx.screen(DRUGS, bundled, out=tmp_path / "top.csv", top_k=5, by="SR-MMP")
