@@ -9,6 +9,7 @@ mod parquet_rows;
 pub mod reader;
 pub mod registry;
 pub mod split;
+pub mod stop;
 pub mod summary;
 pub mod table;
 
@@ -18,4 +19,5 @@ pub use error::DataError;
 pub use library::{LibraryFormat, LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
 pub use lock::{LockError, OutputLock};
 pub use split::Split;
+pub use stop::StopFlag;
 pub use table::{LabelError, MoleculeTable, RowError, RowFailure, TableOptions};

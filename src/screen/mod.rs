@@ -29,7 +29,9 @@ use std::time::Instant;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataError, LibraryOptions, LibraryReader, LibraryRow, LockError, OutputLock};
+use crate::data::{
+    DataError, LibraryOptions, LibraryReader, LibraryRow, LockError, OutputLock, StopFlag,
+};
 pub use crate::model::scorer::score_in_batches;
 use crate::model::{ScoreError, Scorer};
 use output::OutputLayout;
@@ -81,6 +83,12 @@ pub enum ScreenError {
     /// Another run is writing the same output.
     #[error(transparent)]
     Locked(#[from] LockError),
+    /// The run was asked to stop ([`ScreenOptions::stop`]); its output resumes.
+    #[error("stopped on request after {rows_read} library rows; resuming continues it")]
+    Stopped {
+        /// Library rows read by the last completed chunk.
+        rows_read: u64,
+    },
 }
 
 /// One output row.
@@ -172,6 +180,9 @@ pub struct ScreenOptions {
     pub leading_rows: Vec<ScoredRow>,
     /// Molecules with more heavy atoms get an error row ("too large") and are never parsed.
     pub max_heavy_atoms: usize,
+    /// Raised, the run stops after the chunk in progress with [`ScreenError::Stopped`], its
+    /// output resumable as after a kill.
+    pub stop: Option<StopFlag>,
 }
 
 impl Default for ScreenOptions {
@@ -186,6 +197,7 @@ impl Default for ScreenOptions {
             report_top: 3,
             report_lowest: false,
             leading_rows: Vec::new(),
+            stop: None,
             max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
         }
     }

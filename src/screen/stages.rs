@@ -87,6 +87,11 @@ pub(super) fn compute_chunks(
             return Ok(());
         }
         on_chunk(n, failed, next_row);
+        if crate::data::stop::stop_requested(options.stop.as_ref()) {
+            return Err(ScreenError::Stopped {
+                rows_read: next_row,
+            });
+        }
     }
 }
 

@@ -67,6 +67,13 @@ pub enum TrainError {
     /// The network failed (bad batch, kernel error).
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    /// Training was asked to stop ([`super::trainer::TrainOptions::stop`]) after this epoch;
+    /// with a checkpoint it resumes from there.
+    #[error("stopped on request after epoch {epoch}")]
+    Stopped {
+        /// The last completed epoch.
+        epoch: usize,
+    },
     /// A file could not be read or written (e.g. the disk is full).
     #[error("{path}: {source}")]
     Io {

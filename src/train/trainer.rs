@@ -96,6 +96,9 @@ pub struct TrainOptions {
     /// in progress continues from its last completed epoch, missing ones start afresh. When
     /// false, old checkpoints there are removed first.
     pub resume: bool,
+    /// Raised, training stops after the epoch in progress (its resume checkpoint written)
+    /// with [`TrainError::Stopped`](super::resume::TrainError::Stopped).
+    pub stop: Option<crate::data::StopFlag>,
 }
 
 impl Default for TrainOptions {
@@ -112,6 +115,7 @@ impl Default for TrainOptions {
             feature_encoder_init: None,
             checkpoint_dir: None,
             resume: false,
+            stop: None,
         }
     }
 }
@@ -539,6 +543,9 @@ pub fn fit_resumable(
             resume::save_training(&c.path, print, &st, &net, &best_net, &optim)?;
         }
         progress(&record);
+        if !st.finished && crate::data::stop::stop_requested(options.stop.as_ref()) {
+            return Err(TrainError::Stopped { epoch });
+        }
     }
     header.metrics = serde_json::json!({ "best_epoch": st.best_epoch });
     Ok(TrainedModel {
