@@ -134,11 +134,11 @@ fn without_a_structural_signal_the_neighbour_model_shrinks_to_the_mean() {
 
 #[test]
 fn neighbour_indication_models_are_deterministic_and_cover_every_modality() {
+    use moltx::eval::indication_neighbors::run_neighbor_indications;
+    use moltx::eval::indications::{Method, Modality, SignatureSide};
     use moltx::link::neighbors::NeighborSearch;
     use moltx::link::profiled::IndicationLabels;
     use moltx::link::profiled::read_profiled;
-    use moltx::eval::indications::{Method, Modality, SignatureSide};
-    use moltx::eval::indication_neighbors::run_neighbor_indications;
     let dir = tempfile::tempdir().unwrap();
     let (sigs, structures) = write_training_files(dir.path(), true);
     let profiled = read_profiled(&sigs, &structures, None).unwrap();

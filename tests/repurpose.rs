@@ -288,7 +288,11 @@ fn repurpose_counts_every_library_compound_when_keeping_the_top() {
     );
     assert!(stdout.contains("70 could not be scored"), "{stdout}");
     let rows = common::read_tsv(&out);
-    assert_eq!(rows.len(), 1 + 3, "the top 3 (failures are counted, not ranked)");
+    assert_eq!(
+        rows.len(),
+        1 + 3,
+        "the top 3 (failures are counted, not ranked)"
+    );
     assert_eq!(rows[1][1], "DEMO-REVERSER");
 }
 
@@ -349,9 +353,9 @@ fn train_encoder_writes_one_embedding_per_signature() {
 
 #[test]
 fn indication_models_train_on_structure_signature_and_both() {
+    use moltx::eval::indications::{Modality, SignatureSide, run_indication_eval};
     use moltx::link::profiled::{read_indications, read_profiled};
     use moltx::model::{ModelConfig, ModelKind};
-    use moltx::eval::indications::{Modality, SignatureSide, run_indication_eval};
     use moltx::train::trainer::TrainOptions;
     let dir = tempfile::tempdir().unwrap();
     let (sigs, table) = training_files(dir.path());

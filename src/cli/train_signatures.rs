@@ -7,13 +7,13 @@ use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::train::SplitKind;
+use crate::eval::signatures::{SignatureJob, SignatureMetrics, run_signature_job};
 use crate::link::neighbors::{NeighborConfig, NeighborGrid, NeighborSearch};
 use crate::link::profiled::read_profiled;
 use crate::metrics::mean_and_sd;
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::job::{SplitPlan, TrainJob};
 use crate::train::metrics::TaskType;
-use crate::eval::signatures::{SignatureJob, SignatureMetrics, run_signature_job};
 use crate::train::trainer::TrainOptions;
 
 /// Which structure → signature models to fit.
