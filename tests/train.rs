@@ -576,3 +576,51 @@ fn data_parallel_batches_follow_the_full_batch_gradient_and_reproduce() {
     }
     assert_eq!(run(3), (split, split_pred), "same split, same numbers");
 }
+
+#[test]
+fn a_fixed_shuffle_seed_keeps_the_batch_order_while_the_seed_changes_the_initialization() {
+    let smiles: Vec<String> = drug_smiles().into_iter().take(12).collect();
+    let inputs = graph_inputs(&smiles);
+    let refs: Vec<&MoleculeInput> = inputs.iter().collect();
+    let (y, _) = labels(&inputs);
+    let mask = vec![true; y.len()];
+    let data = Labelled {
+        inputs: &refs,
+        targets: &y,
+        mask: &mask,
+    };
+    let config = small_config(ModelKind::Dmpnn, 1);
+    // The per-epoch training losses of a run: they follow the initialization and the order.
+    let losses = |seed: u64, shuffle_seed: Option<u64>| -> Vec<f64> {
+        let options = TrainOptions {
+            epochs: 3,
+            batch_size: 4,
+            seed,
+            shuffle_seed,
+            data_parallel: 1,
+            ..TrainOptions::default()
+        };
+        let mut out = Vec::new();
+        fit(
+            &config,
+            TaskType::Regression,
+            &["atoms".into()],
+            &data,
+            &data,
+            &options,
+            "test".into(),
+            &Device::flex(),
+            &mut |r| out.push(r.train_loss),
+        )
+        .unwrap();
+        out
+    };
+    let fixed = losses(1, Some(7));
+    assert_eq!(fixed, losses(1, Some(7)), "reproducible");
+    assert_ne!(fixed, losses(1, None), "the shuffle seed changes the order");
+    assert_ne!(
+        fixed,
+        losses(2, Some(7)),
+        "the seed still changes the initialization"
+    );
+}

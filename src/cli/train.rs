@@ -54,6 +54,11 @@ pub struct TrainArgs {
     /// Seed of the split, initialization and shuffling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Seed of the batch order alone (default: drawn from --seed). Fix it to vary only the
+    /// initialization between seeds, as chemprop's --pytorch-seed does (its batch order
+    /// follows --data-seed).
+    #[arg(long)]
+    pub shuffle_seed: Option<u64>,
     /// Epochs.
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
@@ -155,6 +160,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             epochs: args.epochs,
             batch_size: args.batch_size,
             seed: args.seed,
+            shuffle_seed: args.shuffle_seed,
             patience: args.patience,
             grad_clip: args.grad_clip,
             selection: args.selection,

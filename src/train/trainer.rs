@@ -70,6 +70,10 @@ pub struct TrainOptions {
     pub batch_size: usize,
     /// Seed of initialization, shuffling and dropout.
     pub seed: u64,
+    /// Seed of the batch order alone (`None`: drawn on from `seed`, after the initialization).
+    /// Fixed while `seed` varies, only the initialization changes between runs, as with
+    /// chemprop, whose batch order follows `--data-seed` whatever `--pytorch-seed` is.
+    pub shuffle_seed: Option<u64>,
     /// Per-parameter gradient L2-norm clip (`None`, the default as in chemprop: no clipping).
     pub grad_clip: Option<f32>,
     /// Stop after this many epochs without validation improvement (`None`: run all epochs).
@@ -107,6 +111,7 @@ impl Default for TrainOptions {
             epochs: 50,
             batch_size: 64,
             seed: 0,
+            shuffle_seed: None,
             grad_clip: None,
             patience: None,
             selection: Selection::Metric,
@@ -392,6 +397,9 @@ pub fn fit_resumable(
         None => {
             let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
             let net = new_net(model, options, &mut rng, &device)?;
+            if let Some(seed) = options.shuffle_seed {
+                rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5bd1_e995_0000_0001);
+            }
             let st = LoopState {
                 epoch: 0,
                 step: 0,

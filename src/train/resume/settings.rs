@@ -70,6 +70,9 @@ pub fn fingerprint(
     put("epochs", options.epochs.to_string());
     put("batch size", options.batch_size.to_string());
     put("seed", options.seed.to_string());
+    if let Some(seed) = options.shuffle_seed {
+        put("shuffle seed", seed.to_string());
+    }
     put("gradient clip", format!("{:?}", options.grad_clip));
     put("patience", format!("{:?}", options.patience));
     put("selection", format!("{:?}", options.selection));
