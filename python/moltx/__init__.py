@@ -16,6 +16,7 @@ from ._moltx import MoltxError, __version__
 from ._model import Model
 from ._jobs import screen, train
 from ._expr import References, connect, read_gct
+from . import data
 
 __all__ = [
     "Model",
@@ -23,6 +24,7 @@ __all__ = [
     "References",
     "__version__",
     "connect",
+    "data",
     "read_gct",
     "screen",
     "train",

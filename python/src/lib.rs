@@ -7,6 +7,7 @@
 //! data crosses through the PyCapsule interface without copies ([`arrow`]).
 
 mod arrow;
+mod data;
 mod error;
 mod expr;
 mod jobs;
@@ -34,5 +35,7 @@ fn _moltx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jobs::train_model, m)?)?;
     m.add_function(wrap_pyfunction!(expr::connect, m)?)?;
     m.add_function(wrap_pyfunction!(expr::read_signatures, m)?)?;
+    m.add_function(wrap_pyfunction!(data::data_fetch, m)?)?;
+    m.add_function(wrap_pyfunction!(data::data_path, m)?)?;
     Ok(())
 }
