@@ -467,9 +467,7 @@ fn one_training_step_matches_chemprop() {
 
     // (chemprop name, moltx weight, moltx bias?) in chemprop's order.
     let net = &c.net;
-    let enc = net.encoder.as_ref().unwrap();
     let params = |net: &PropertyNet| -> Vec<(String, Vec<f32>, [usize; 2])> {
-        let enc = net.encoder.as_ref().unwrap();
         let mut out = Vec::new();
         let mut push = |name: &str, w: &Param<Tensor<2>>, b: Option<&Param<Tensor<1>>>| {
             let dims = w.val().dims();
@@ -487,31 +485,9 @@ fn one_training_step_matches_chemprop() {
                 ));
             }
         };
-        push(
-            "message_passing.W_i",
-            &enc.w_i.weight,
-            enc.w_i.bias.as_ref(),
-        );
-        push(
-            "message_passing.W_h",
-            &enc.w_h.weight,
-            enc.w_h.bias.as_ref(),
-        );
-        push(
-            "message_passing.W_o",
-            &enc.w_o.weight,
-            enc.w_o.bias.as_ref(),
-        );
-        push(
-            "predictor.ffn.0.0",
-            &net.head.layers[0].weight,
-            net.head.layers[0].bias.as_ref(),
-        );
-        push(
-            "predictor.ffn.1.2",
-            &net.head.layers[1].weight,
-            net.head.layers[1].bias.as_ref(),
-        );
+        for (name, w, b) in layers(net) {
+            push(name, w, b);
+        }
         out
     };
     let norm = |v: &[f32]| v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
@@ -537,31 +513,9 @@ fn one_training_step_matches_chemprop() {
                 g.push((format!("{name}.bias"), norm(&gb)));
             }
         };
-        push(
-            "message_passing.W_i",
-            &enc.w_i.weight,
-            enc.w_i.bias.as_ref(),
-        );
-        push(
-            "message_passing.W_h",
-            &enc.w_h.weight,
-            enc.w_h.bias.as_ref(),
-        );
-        push(
-            "message_passing.W_o",
-            &enc.w_o.weight,
-            enc.w_o.bias.as_ref(),
-        );
-        push(
-            "predictor.ffn.0.0",
-            &net.head.layers[0].weight,
-            net.head.layers[0].bias.as_ref(),
-        );
-        push(
-            "predictor.ffn.1.2",
-            &net.head.layers[1].weight,
-            net.head.layers[1].bias.as_ref(),
-        );
+        for (name, w, b) in layers(net) {
+            push(name, w, b);
+        }
         g
     };
     let before = params(net);
@@ -622,4 +576,36 @@ fn one_training_step_matches_chemprop() {
             "{name}"
         );
     }
+}
+
+/// A network's linear layers under their chemprop names, in chemprop's order.
+#[allow(clippy::type_complexity)]
+fn layers(
+    net: &moltx::model::PropertyNet,
+) -> Vec<(
+    &'static str,
+    &burn::module::Param<burn::tensor::Tensor<2>>,
+    Option<&burn::module::Param<burn::tensor::Tensor<1>>>,
+)> {
+    let enc = net.encoder.as_ref().unwrap();
+    let head = &net.head.layers;
+    vec![
+        (
+            "message_passing.W_i",
+            &enc.w_i.weight,
+            enc.w_i.bias.as_ref(),
+        ),
+        (
+            "message_passing.W_h",
+            &enc.w_h.weight,
+            enc.w_h.bias.as_ref(),
+        ),
+        (
+            "message_passing.W_o",
+            &enc.w_o.weight,
+            enc.w_o.bias.as_ref(),
+        ),
+        ("predictor.ffn.0.0", &head[0].weight, head[0].bias.as_ref()),
+        ("predictor.ffn.1.2", &head[1].weight, head[1].bias.as_ref()),
+    ]
 }
