@@ -141,6 +141,10 @@ fn library_resume_is_byte_identical() {
     // One D-MPNN with dropout, batches split in two data-parallel parts, cut after epoch 2.
     let single = job(&dir.path().join("single"), 1, 4);
     straight_then_resumed(&table, &single, 0, 2);
+    // With the weights averaged (the average is part of the state), cut after epoch 1.
+    let mut averaged = job(&dir.path().join("averaged"), 1, 3);
+    averaged.options.weight_average = Some(0.9);
+    straight_then_resumed(&table, &averaged, 0, 1);
     // Two members, cut in the second one.
     let pair = job(&dir.path().join("pair"), 2, 3);
     straight_then_resumed(&table, &pair, 1, 1);

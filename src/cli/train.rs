@@ -92,6 +92,20 @@ pub struct TrainArgs {
     /// Clip each parameter's gradient to this L2 norm (off by default, as in chemprop).
     #[arg(long)]
     pub grad_clip: Option<f32>,
+    /// Start from this model's weights instead of drawn ones (fine-tuning): a moltx model file
+    /// or a chemprop v2 `.pt`/`.ckpt` (imported as `moltx import-chemprop` does). Its
+    /// architecture is trained (--model and the architecture flags are ignored); it must have
+    /// one output per target column and the same --features-generators.
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
+    /// Validate and keep an exponential moving average of the weights over optimizer steps,
+    /// with this decay per step (e.g. 0.95), instead of the raw weights.
+    #[arg(long)]
+    pub weight_average: Option<f64>,
+    /// Also write `steps_<member>.csv`: every optimizer step's epoch, step, learning rate,
+    /// batch loss and batch (0-based data rows), e.g. to replay the run in another tool.
+    #[arg(long)]
+    pub log_steps: bool,
     /// Output directory (model files, metrics.json, split.csv, epochs.csv, and `resume/`: a
     /// checkpoint per model, rewritten atomically after every epoch).
     #[arg(long)]
@@ -139,8 +153,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             fold: args.fold,
         },
     };
+    let initial = args
+        .init_from
+        .as_ref()
+        .map(|path| starting_weights(path, args, table.n_tasks()))
+        .transpose()?;
     let mut model = ModelConfig::defaults(args.model, table.n_tasks());
     args.architecture.apply(&mut model);
+    if let Some(start) = &initial {
+        model = start.header.model.clone();
+    }
     model.descriptors = match args.features_generators.as_slice() {
         [] => None,
         [one] => Some(DescriptorFeatures::by_name(one).map_err(anyhow::Error::msg)?),
@@ -167,6 +189,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             data_parallel: args.data_parallel,
             checkpoint_dir: Some(args.out.join("resume")),
             resume: args.resume,
+            initial_weights: initial,
+            record_steps: args.log_steps,
+            weight_average: args.weight_average,
             ..TrainOptions::default()
         },
         out: args.out.clone(),
@@ -210,6 +235,42 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         eprintln!("warning: plot not drawn: {problem}");
     }
     Ok(())
+}
+
+/// The model `--init-from` names (a moltx model file, or a chemprop file imported), checked
+/// against the other flags and the data's target count.
+fn starting_weights(
+    path: &std::path::Path,
+    args: &TrainArgs,
+    n_tasks: usize,
+) -> anyhow::Result<crate::model::Checkpoint> {
+    let device = Device::flex();
+    let is_chemprop = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pt") || e.eq_ignore_ascii_case("ckpt"));
+    let start = if is_chemprop {
+        let options = crate::model::chemprop::ImportOptions::default();
+        crate::model::chemprop::import_chemprop(path, &options, &device)?
+    } else {
+        crate::model::Checkpoint::load(path, &device)?
+    };
+    anyhow::ensure!(
+        args.features_generators.is_empty() == start.header.model.descriptors.is_none(),
+        "--init-from {}: the model {} molecule-level descriptors; give the same --features-generators",
+        path.display(),
+        if start.header.model.descriptors.is_some() {
+            "uses"
+        } else {
+            "has no"
+        }
+    );
+    anyhow::ensure!(
+        start.header.model.n_tasks == n_tasks,
+        "--init-from {} has {} output(s); the data has {n_tasks} target column(s)",
+        path.display(),
+        start.header.model.n_tasks
+    );
+    Ok(start)
 }
 
 /// Prints a split's mean metrics and tasks whose metrics were undefined.

@@ -399,6 +399,9 @@ pub fn run_train(
                 r.epoch, r.train_loss, r.lr, r.seconds, r.molecules_per_second
             ));
         }
+        if job.options.record_steps {
+            write_steps_csv(&job.out, member, &trained.steps, &split.train, table)?;
+        }
         curves.push(trained.epochs.clone());
         seconds += trained.train_seconds;
         seen += trained.molecules_per_second * trained.train_seconds;
@@ -483,6 +486,35 @@ fn split_hash(split: &Split) -> String {
         |ids: &[usize]| -> Vec<u8> { ids.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect() };
     let (a, b, c) = (bytes(&split.train), bytes(&split.val), bytes(&split.test));
     fnv_hex([&a[..], b"|", &b[..], b"|", &c[..]])
+}
+
+/// `steps_<member>.csv`: every optimizer step (epoch, step, learning rate, batch loss) and its
+/// batch as input-file row numbers (0-based data rows, as `split.csv`'s `index`), in order.
+fn write_steps_csv(
+    out: &Path,
+    member: usize,
+    steps: &[super::trainer::StepRecord],
+    train_rows: &[usize],
+    table: &MoleculeTable,
+) -> Result<(), JobError> {
+    let mut text = String::from("epoch,step,lr,loss,rows\n");
+    for s in steps {
+        let rows: Vec<String> = s
+            .batch
+            .iter()
+            .map(|&p| table.rows[train_rows[p]].to_string())
+            .collect();
+        text.push_str(&format!(
+            "{},{},{},{},{}\n",
+            s.epoch,
+            s.step,
+            s.lr,
+            s.loss,
+            rows.join(" ")
+        ));
+    }
+    write_atomic(&out.join(format!("steps_{member}.csv")), text.as_bytes())?;
+    Ok(())
 }
 
 fn write_split_csv(path: &Path, table: &MoleculeTable, split: &Split) -> Result<(), JobError> {

@@ -3,6 +3,7 @@
 //! their error type, and resume checkpoints of interrupted training. Evaluations that train
 //! models to judge them live in [`crate::eval`].
 
+pub mod averaging;
 pub mod encoder_job;
 pub mod error;
 pub mod fusion_job;
@@ -13,3 +14,4 @@ pub mod plots;
 pub mod resume;
 pub mod schedule;
 pub mod trainer;
+pub mod validation;

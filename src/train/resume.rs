@@ -38,6 +38,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
+
+use super::averaging::WeightAverage;
 use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
@@ -139,7 +141,8 @@ struct StateHeader {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Stage {
-    /// Mid-training: the blobs hold weights, best weights, Adam's state and the order.
+    /// Mid-training: the blobs hold weights, best weights, Adam's state and the order, then
+    /// the averaged weights when the run averages them.
     Training {
         epoch: usize,
         step: usize,
@@ -148,7 +151,10 @@ enum Stage {
         seen: usize,
         rng: RngState,
         part_seeds: RngState,
-        blobs: [u64; 4],
+        blobs: Vec<u64>,
+        /// Steps taken into the weight average (present with its blob).
+        #[serde(default)]
+        average_updates: Option<u64>,
     },
     /// The model file is written; no blobs.
     Complete {
@@ -191,6 +197,8 @@ pub(crate) struct Restored {
     pub net: PropertyNet,
     pub best_net: PropertyNet,
     pub optim: Bytes,
+    /// The weight average and the steps taken into it, when the run averages.
+    pub average: Option<(PropertyNet, u64)>,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed to disk,
@@ -306,8 +314,13 @@ pub(crate) fn save_training(
     net: &PropertyNet,
     best_net: &PropertyNet,
     optim: &ModuleOptimizer,
+    average: Option<&WeightAverage>,
 ) -> Result<(), TrainError> {
     let current = module_bytes(net, path)?;
+    let averaged = average
+        .map(|a| module_bytes(a.net(), path))
+        .transpose()?
+        .unwrap_or_default();
     let best = module_bytes(best_net, path)?;
     let adam = optim
         .into_bytes()
@@ -330,10 +343,15 @@ pub(crate) fn save_training(
             seen: state.seen,
             rng: RngState::of(&state.rng),
             part_seeds: RngState::of(&state.part_seeds),
-            blobs: [current.len(), best.len(), adam.len(), order.len()].map(|n| n as u64),
+            blobs: [current.len(), best.len(), adam.len(), order.len()]
+                .into_iter()
+                .chain(average.map(|_| averaged.len()))
+                .map(|n| n as u64)
+                .collect(),
+            average_updates: average.map(WeightAverage::updates),
         },
     };
-    let blobs = [&current[..], &best, &adam, &order].concat();
+    let blobs = [&current[..], &best, &adam, &order, &averaged].concat();
     write(path, &header, &blobs)
 }
 
@@ -358,11 +376,15 @@ pub(crate) fn load_training(
         rng,
         part_seeds,
         blobs: lengths,
+        average_updates,
     } = header.stage
     else {
         return Err(bad(path, "it marks a finished model (load its model file)"));
     };
-    let mut parts = Vec::with_capacity(4);
+    if lengths.len() != 4 + usize::from(average_updates.is_some()) {
+        return Err(bad(path, "unexpected number of blobs"));
+    }
+    let mut parts = Vec::with_capacity(5);
     let mut at = 0usize;
     for n in lengths {
         let end = at
@@ -381,6 +403,10 @@ pub(crate) fn load_training(
     };
     let net = load_net(parts[0], "weights")?;
     let best_net = load_net(parts[1], "best weights")?;
+    let average = match average_updates {
+        Some(updates) => Some((load_net(parts[4], "averaged weights")?, updates)),
+        None => None,
+    };
     let order: Vec<usize> = parts[3]
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as usize)
@@ -403,6 +429,7 @@ pub(crate) fn load_training(
         net,
         best_net,
         optim: Bytes::from_bytes_vec(parts[2].to_vec()),
+        average,
     }))
 }
 
@@ -486,6 +513,7 @@ pub(crate) fn load_complete(
         best_epoch: header.best_epoch,
         train_seconds: f64::from_bits(header.train_seconds),
         molecules_per_second: f64::from_bits(molecules_per_second),
+        steps: Vec::new(),
     }))
 }
 

@@ -13,17 +13,18 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::loss::{masked_loss, masked_loss_f64, masked_loss_part, row_correlation_loss};
-use super::metrics::{SplitMetrics, TaskType};
+use super::averaging::WeightAverage;
+use super::loss::{masked_loss, masked_loss_part, row_correlation_loss};
+use super::metrics::TaskType;
 use super::resume::{self, LoopState, ResumeFile, TrainError, fingerprint};
 use super::schedule::LrSchedule;
+pub use super::validation::{evaluate_net, target_scaling};
+use super::validation::{evaluate_with_loss, selection_score};
 use crate::chem::featurize::chemprop_v2_layout;
 use crate::kernel::KernelError;
 use crate::model::ffn::Ffn;
-use crate::model::predict::{forward_raw, postprocess};
 use crate::model::{
     BatchTensors, Checkpoint, CheckpointHeader, ModelConfig, MoleculeInput, PropertyNet,
-    TargetScaling,
 };
 
 /// Labelled molecules for one split: inputs and row-major `len × n_tasks` targets and mask.
@@ -103,6 +104,19 @@ pub struct TrainOptions {
     /// Raised, training stops after the epoch in progress (its resume checkpoint written)
     /// with [`TrainError::Stopped`](super::resume::TrainError::Stopped).
     pub stop: Option<crate::data::StopFlag>,
+    /// Starting weights (fine-tuning, e.g. a model imported from chemprop): training starts
+    /// from this model's network instead of one drawn from `seed` (the seed still draws the
+    /// batch order and dropout). Its architecture must be the trained model's, and its target
+    /// scaling is kept (the weights were learned for it; without one, the training data's is
+    /// used). `None` (the default): drawn from `seed`.
+    pub initial_weights: Option<Checkpoint>,
+    /// Decay `d` of an exponential moving average of the weights over optimizer steps
+    /// ([`WeightAverage`]): when set, the average is what is validated every epoch and kept;
+    /// `None`: the raw weights, as chemprop.
+    pub weight_average: Option<f64>,
+    /// Keep a record of every optimizer step (its batch, learning rate and loss) in
+    /// [`TrainedModel::steps`]; off by default (a long run on a large set makes many).
+    pub record_steps: bool,
 }
 
 impl Default for TrainOptions {
@@ -121,6 +135,9 @@ impl Default for TrainOptions {
             checkpoint_dir: None,
             resume: false,
             stop: None,
+            initial_weights: None,
+            weight_average: None,
+            record_steps: false,
         }
     }
 }
@@ -144,6 +161,21 @@ pub struct EpochRecord {
     pub molecules_per_second: f64,
 }
 
+/// One optimizer step, recorded when [`TrainOptions::record_steps`] is set.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 0-based optimizer step over the whole run (the learning-rate schedule's position).
+    pub step: usize,
+    /// Learning rate of this step.
+    pub lr: f64,
+    /// The batch's training loss before the step.
+    pub loss: f64,
+    /// The batch: positions in the training set, in batch order.
+    pub batch: Vec<usize>,
+}
+
 /// A trained model and how the training went.
 #[derive(Debug, Clone)]
 pub struct TrainedModel {
@@ -157,64 +189,9 @@ pub struct TrainedModel {
     pub train_seconds: f64,
     /// Training molecules per second over the run.
     pub molecules_per_second: f64,
-}
-
-/// Per-task mean and standard deviation of the labelled training targets (sd 1 when 0).
-pub fn target_scaling(train: &Labelled, n_tasks: usize) -> TargetScaling {
-    let mut mean = vec![0.0; n_tasks];
-    let mut sd = vec![1.0; n_tasks];
-    for j in 0..n_tasks {
-        let values: Vec<f64> = (0..train.len())
-            .filter(|&i| train.mask[i * n_tasks + j])
-            .map(|i| f64::from(train.targets[i * n_tasks + j]))
-            .collect();
-        if values.is_empty() {
-            continue;
-        }
-        let m = values.iter().sum::<f64>() / values.len() as f64;
-        let var = values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len() as f64;
-        mean[j] = m;
-        sd[j] = if var > 0.0 { var.sqrt() } else { 1.0 };
-    }
-    TargetScaling { mean, sd }
-}
-
-/// Metrics of a network on a labelled split (predictions un-scaled / squashed first), run on
-/// `device`.
-pub fn evaluate_net(
-    net: &PropertyNet,
-    header: &CheckpointHeader,
-    data: &Labelled,
-    batch_size: usize,
-    device: &Device,
-) -> Result<SplitMetrics, KernelError> {
-    Ok(evaluate_with_loss(net, header, data, batch_size, device)?.0)
-}
-
-/// Metrics and loss (as [`masked_loss_f64`]) of a network on a labelled split.
-fn evaluate_with_loss(
-    net: &PropertyNet,
-    header: &CheckpointHeader,
-    data: &Labelled,
-    batch_size: usize,
-    device: &Device,
-) -> Result<(SplitMetrics, Option<f64>), KernelError> {
-    let device = device.clone().without_autodiff();
-    let raw = forward_raw(net, &header.model, data.inputs, batch_size, &device)?;
-    let scaling = header
-        .target_scaling
-        .as_ref()
-        .map(|s| (s.mean.as_slice(), s.sd.as_slice()));
-    let loss = masked_loss_f64(header.task_type, scaling, &raw, data.targets, data.mask);
-    let pred = postprocess(
-        header.task_type,
-        header.target_scaling.as_ref(),
-        &raw,
-        header.model.n_tasks,
-    );
-    let truth: Vec<f64> = data.targets.iter().map(|&v| f64::from(v)).collect();
-    let metrics = SplitMetrics::compute(header.task_type, &header.tasks, &pred, &truth, data.mask);
-    Ok((metrics, loss))
+    /// Every optimizer step of this call, when [`TrainOptions::record_steps`] is set (a
+    /// resumed run records the steps after the resume only).
+    pub steps: Vec<StepRecord>,
 }
 
 /// `a + b` per parameter of `net` (a parameter missing from one side keeps the other's).
@@ -244,12 +221,6 @@ fn sum_gradients(
     a
 }
 
-/// The selection metric of a split, as a value where larger is better.
-fn selection_score(task_type: TaskType, m: &SplitMetrics) -> Option<f64> {
-    let v = m.get(task_type.metric_names()[0])?;
-    Some(if task_type.higher_is_better() { v } else { -v })
-}
-
 /// Trains one model on `device` (gradients on `device.autodiff()`, validation on the plain
 /// device). `progress` is called after every epoch.
 #[allow(clippy::too_many_arguments)]
@@ -275,7 +246,8 @@ pub fn fit(
     })
 }
 
-/// A fresh network drawn from `rng`, with the options' pretrained feature encoder if any.
+/// A fresh network drawn from `rng`, with the options' pretrained feature encoder if any, or
+/// the options' starting weights (`rng` advanced as for a fresh one either way).
 fn new_net(
     model: &ModelConfig,
     options: &TrainOptions,
@@ -283,6 +255,19 @@ fn new_net(
     device: &Device,
 ) -> Result<PropertyNet, KernelError> {
     let mut net = PropertyNet::new(model, rng, device);
+    if let Some(init) = &options.initial_weights {
+        if init.header.model != *model {
+            return Err(KernelError::InvalidBatch(format!(
+                "the starting weights are of another architecture ({}) than the model trained ({})",
+                architecture(&init.header.model),
+                architecture(model)
+            )));
+        }
+        let record = init.net.clone().into_record();
+        return net
+            .try_load_record(record)
+            .map_err(|e| KernelError::InvalidBatch(format!("starting weights: {e}")));
+    }
     if let Some(init) = &options.feature_encoder_init {
         let Some(encoder) = net.feature_encoder.take() else {
             return Err(KernelError::InvalidBatch(
@@ -296,6 +281,18 @@ fn new_net(
             })?);
     }
     Ok(net)
+}
+
+/// `kind, hidden size, depth, ... , n tasks` of a model, for an error message.
+fn architecture(m: &ModelConfig) -> String {
+    match serde_json::to_value(m) {
+        Ok(serde_json::Value::Object(fields)) => fields
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => format!("{m:?}"),
+    }
 }
 
 /// [`fit`] with a resume checkpoint: after every completed epoch the whole training state is
@@ -332,7 +329,13 @@ pub fn fit_resumable(
         Some((c, print)) if c.resume => resume::load_training(&c.path, print, model, &device)?,
         _ => None,
     };
-    let scaling = (task_type == TaskType::Regression).then(|| target_scaling(train, n_tasks));
+    // Fine-tuning keeps the starting model's scaling (its weights were learned for it).
+    let start_scaling = options
+        .initial_weights
+        .as_ref()
+        .and_then(|c| c.header.target_scaling.clone());
+    let scaling = (task_type == TaskType::Regression)
+        .then(|| start_scaling.unwrap_or_else(|| target_scaling(train, n_tasks)));
     let mut header = CheckpointHeader {
         format_version: super::super::model::checkpoint::FORMAT_VERSION,
         moltx_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -384,8 +387,12 @@ pub fn fit_resumable(
     }
     let mut optim = adam.init();
     let shards = resume::data_parallel_parts(options);
+    let mut average = None;
     let (mut net, mut best_net, mut st) = match restored {
         Some(r) => {
+            if let (Some(d), Some((avg, updates))) = (options.weight_average, r.average) {
+                average = Some(WeightAverage::restored(avg, d, updates));
+            }
             if let Some((c, _)) = &checkpoint {
                 optim = resume::restore_optimizer(&c.path, optim, r.optim)?;
             }
@@ -418,6 +425,10 @@ pub fn fit_resumable(
             (net.clone(), net, st)
         }
     };
+    let mut steps = Vec::new();
+    if average.is_none() {
+        average = options.weight_average.map(|d| WeightAverage::new(&net, d));
+    }
     while !st.finished && st.epoch < options.epochs {
         let epoch = st.epoch + 1;
         let LoopState {
@@ -468,6 +479,7 @@ pub fn fit_resumable(
                     None => loss,
                 })
             };
+            let before = loss_sum;
             let grads = if shards <= 1 || chunk.len() < 2 * shards {
                 let loss = part_loss(&net, chunk, rng, None)?;
                 loss_sum += f64::from(loss.clone().into_scalar::<f32>());
@@ -506,16 +518,30 @@ pub fn fit_resumable(
                 total
             };
             batches += 1;
+            if options.record_steps {
+                steps.push(StepRecord {
+                    epoch,
+                    step: *step,
+                    lr,
+                    loss: loss_sum - before,
+                    batch: chunk.to_vec(),
+                });
+            }
             net = optim.step(lr, net, grads);
+            if let Some(a) = &mut average {
+                a.update(&net);
+            }
             *step += 1;
         }
         let seconds = start.elapsed().as_secs_f64();
         st.train_seconds += seconds;
         st.seen += train.len();
+        // The weights validated and kept: the average when there is one.
+        let candidate = average.as_ref().map_or(&net, |a| a.net());
         let (val_metrics, val_loss) = if val.is_empty() {
             (None, None)
         } else {
-            let (m, l) = evaluate_with_loss(&net, &header, val, 256, &plain_device)?;
+            let (m, l) = evaluate_with_loss(candidate, &header, val, 256, &plain_device)?;
             (Some(m), l)
         };
         let val_metric = val_metrics
@@ -532,7 +558,7 @@ pub fn fit_resumable(
         if improved {
             st.best = score.unwrap_or(st.best);
             st.best_epoch = epoch;
-            best_net = net.clone();
+            best_net = candidate.clone();
         }
         let record = EpochRecord {
             epoch,
@@ -548,7 +574,8 @@ pub fn fit_resumable(
         st.finished =
             epoch == options.epochs || options.patience.is_some_and(|p| epoch - st.best_epoch >= p);
         if let Some((c, print)) = &checkpoint {
-            resume::save_training(&c.path, print, &st, &net, &best_net, &optim)?;
+            let avg = average.as_ref();
+            resume::save_training(&c.path, print, &st, &net, &best_net, &optim, avg)?;
         }
         progress(&record);
         if !st.finished && crate::data::stop::stop_requested(options.stop.as_ref()) {
@@ -565,5 +592,6 @@ pub fn fit_resumable(
         best_epoch: st.best_epoch,
         train_seconds: st.train_seconds,
         molecules_per_second: st.seen as f64 / st.train_seconds.max(1e-9),
+        steps,
     })
 }

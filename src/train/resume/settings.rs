@@ -77,6 +77,9 @@ pub fn fingerprint(
     put("patience", format!("{:?}", options.patience));
     put("selection", format!("{:?}", options.selection));
     put("correlation weight", options.correlation_weight.to_string());
+    if let Some(d) = options.weight_average {
+        put("weight average decay", d.to_string());
+    }
     put(
         "threads (RAYON_NUM_THREADS)",
         rayon::current_num_threads().to_string(),
@@ -95,6 +98,13 @@ pub fn fingerprint(
             }
         });
     put("feature encoder init", init);
+    if let Some(start) = &options.initial_weights {
+        let print = match start.net.clone().into_record().into_bytes() {
+            Ok(b) => fnv_hex([&b[..]]),
+            Err(e) => format!("unrecordable: {e}"),
+        };
+        put("starting weights", print);
+    }
     f
 }
 
