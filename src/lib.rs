@@ -43,6 +43,7 @@ pub mod model;
 pub mod repurpose;
 pub mod screen;
 pub mod train;
+pub mod uncertainty;
 
 /// The facade in one import: `use moltx::prelude::*;`.
 pub mod prelude {
