@@ -91,7 +91,11 @@ def train(
     ``aggregation`` (``"norm"``, ``"mean"``, ``"sum"``), ``ffn_hidden=300``,
     ``ffn_layers=1``, ``features_generator`` (``"rdkit_2d"``), ``patience``,
     ``data_parallel=0``, ``selection`` (``"loss"``/``"metric"``), ``grad_clip``,
-    ``resume=False``, ``max_atoms``, ``threads`` (a fixed count makes runs reproducible).
+    ``resume=False``, ``max_atoms``, ``threads`` (a fixed count makes runs reproducible),
+    ``shuffle_seed`` (the batch order's own seed), ``init_from`` (fine-tune: a moltx model
+    file or a chemprop ``.pt``/``.ckpt``, whose architecture and target scaling are kept),
+    ``weight_average`` (the decay of a moving average of the weights, validated and kept),
+    ``log_steps=False`` (write ``steps_<i>.csv``: every optimizer step's batch, lr and loss).
 
     Returns the metrics (the content of ``metrics.json``). Rows RDKit rejects are left out
     with a warning; Ctrl-C stops after the current epoch (``resume=True`` continues)."""

@@ -9,7 +9,7 @@ use moltx::data::LibraryOptions;
 use moltx::model::ModelKind;
 use moltx::model::descriptors::DescriptorFeatures;
 use moltx::screen::{ScreenOptions, ScreenSummary, Shard, TopKOption};
-use moltx::train::job::SplitPlan;
+use moltx::train::job::{SplitPlan, load_starting_weights};
 use moltx::train::metrics::TaskType;
 use moltx::train::trainer::Selection;
 use pyo3::exceptions::PyValueError;
@@ -159,7 +159,8 @@ type Skipped = (usize, u64, String, String);
     epochs = 50, batch_size = 64, ensemble = 1, model = "dmpnn", hidden = 300, depth = 3,
     dropout = 0.0, aggregation = "norm", ffn_hidden = 300, ffn_layers = 1,
     features_generator = None, patience = None, data_parallel = 0, selection = "loss",
-    grad_clip = None, resume = false, max_atoms = None, threads = None
+    grad_clip = None, resume = false, max_atoms = None, threads = None, shuffle_seed = None,
+    init_from = None, weight_average = None, log_steps = false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train_model(
@@ -193,6 +194,10 @@ pub fn train_model(
     resume: bool,
     max_atoms: Option<usize>,
     threads: Option<usize>,
+    shuffle_seed: Option<u64>,
+    init_from: Option<PathBuf>,
+    weight_average: Option<f64>,
+    log_steps: bool,
 ) -> PyResult<(String, Vec<Skipped>)> {
     let mut settings = TrainSettings::default();
     settings.table.smiles_column = smiles_column;
@@ -231,6 +236,12 @@ pub fn train_model(
     let o = &mut settings.options;
     (o.epochs, o.batch_size, o.patience) = (epochs, batch_size, patience);
     (o.data_parallel, o.grad_clip, o.resume) = (data_parallel, grad_clip, resume);
+    (o.shuffle_seed, o.weight_average, o.record_steps) = (shuffle_seed, weight_average, log_steps);
+    if let Some(path) = &init_from {
+        let start = load_starting_weights(path, &Device::flex())
+            .map_err(|e| api_error(&ApiError::Train(e)))?;
+        o.initial_weights = Some(start);
+    }
     o.selection = match selection {
         "loss" => Selection::Loss,
         "metric" => Selection::Metric,

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,3 +118,22 @@ def test_train_from_a_frame_and_bad_options(atoms_table, tmp_path) -> None:
         moltx.train(atoms_table, out=tmp_path / "x", model="features_only")
     with pytest.raises(moltx.MoltxError, match="nope"):
         moltx.train(atoms_table, ["nope"], out=tmp_path / "x")
+
+
+def test_fine_tuning_a_chemprop_model_keeps_it_and_logs_steps(tmp_path) -> None:
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    data = fixtures / "chemprop" / "train_regression.csv"
+    start = fixtures / "chemprop" / "regression.pt"
+    # No epoch: the model kept is chemprop's, so it predicts what chemprop predicts.
+    moltx.train(data, ["heavy_atoms", "logp"], out=tmp_path / "kept", init_from=start, epochs=0)
+    expected = pd.read_csv(fixtures / "chemprop" / "regression_preds.csv")
+    got = moltx.Model.load(tmp_path / "kept" / "model_0.moltx").predict(list(expected["smiles"]))
+    for task in ["heavy_atoms", "logp"]:
+        assert abs(got[task].to_numpy() - expected[task].to_numpy()).max() < 1e-4
+    m = moltx.train(data, ["heavy_atoms", "logp"], out=tmp_path / "tuned", init_from=start,
+                    epochs=2, weight_average=0.9, log_steps=True, shuffle_seed=3)
+    steps = pd.read_csv(tmp_path / "tuned" / "steps_0.csv")
+    assert list(steps.columns) == ["epoch", "step", "lr", "loss", "rows"]
+    assert len(steps) == 2 * -(-m["splits"]["train"] // 64)
+    with pytest.raises(moltx.MoltxError, match="has 2 output"):
+        moltx.train(data, ["logp"], out=tmp_path / "x", init_from=start)

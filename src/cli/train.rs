@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::data::MoleculeTable;
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::{ModelConfig, ModelKind};
-use crate::train::job::{SplitPlan, TrainJob, run_train};
+use crate::train::job::{SplitPlan, TrainJob, load_starting_weights, run_train};
 use crate::train::metrics::{SplitMetrics, TaskType};
 use crate::train::trainer::{Selection, TrainOptions};
 
@@ -156,13 +156,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let initial = args
         .init_from
         .as_ref()
-        .map(|path| starting_weights(path, args, table.n_tasks()))
+        .map(|path| {
+            load_starting_weights(path, &Device::flex())
+                .with_context(|| format!("--init-from {}", path.display()))
+        })
         .transpose()?;
     let mut model = ModelConfig::defaults(args.model, table.n_tasks());
     args.architecture.apply(&mut model);
-    if let Some(start) = &initial {
-        model = start.header.model.clone();
-    }
     model.descriptors = match args.features_generators.as_slice() {
         [] => None,
         [one] => Some(DescriptorFeatures::by_name(one).map_err(anyhow::Error::msg)?),
@@ -235,42 +235,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         eprintln!("warning: plot not drawn: {problem}");
     }
     Ok(())
-}
-
-/// The model `--init-from` names (a moltx model file, or a chemprop file imported), checked
-/// against the other flags and the data's target count.
-fn starting_weights(
-    path: &std::path::Path,
-    args: &TrainArgs,
-    n_tasks: usize,
-) -> anyhow::Result<crate::model::Checkpoint> {
-    let device = Device::flex();
-    let is_chemprop = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("pt") || e.eq_ignore_ascii_case("ckpt"));
-    let start = if is_chemprop {
-        let options = crate::model::chemprop::ImportOptions::default();
-        crate::model::chemprop::import_chemprop(path, &options, &device)?
-    } else {
-        crate::model::Checkpoint::load(path, &device)?
-    };
-    anyhow::ensure!(
-        args.features_generators.is_empty() == start.header.model.descriptors.is_none(),
-        "--init-from {}: the model {} molecule-level descriptors; give the same --features-generators",
-        path.display(),
-        if start.header.model.descriptors.is_some() {
-            "uses"
-        } else {
-            "has no"
-        }
-    );
-    anyhow::ensure!(
-        start.header.model.n_tasks == n_tasks,
-        "--init-from {} has {} output(s); the data has {n_tasks} target column(s)",
-        path.display(),
-        start.header.model.n_tasks
-    );
-    Ok(start)
 }
 
 /// Prints a split's mean metrics and tasks whose metrics were undefined.

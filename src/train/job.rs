@@ -278,6 +278,24 @@ pub fn run_train(
     let task_type = job.task_type.unwrap_or_else(|| infer_task_type(table));
     let mut model = job.model.clone();
     model.n_tasks = table.n_tasks();
+    // Fine-tuning trains the starting model's architecture (its descriptor scaling included).
+    let start = job.options.initial_weights.as_ref();
+    if let Some(start) = start {
+        ensure(
+            start.header.model.n_tasks == table.n_tasks(),
+            format!(
+                "the starting model has {} output(s); the data has {} target column(s)",
+                start.header.model.n_tasks,
+                table.n_tasks()
+            ),
+        )?;
+        ensure(
+            start.header.model.descriptors.is_some() == model.descriptors.is_some(),
+            "the starting model and the settings disagree on molecule-level descriptors \
+             (give the same features generator)",
+        )?;
+        model = start.header.model.clone();
+    }
     let split = make_split(table, &job.split, job.seed)?;
     ensure(
         !split.train.is_empty(),
@@ -285,7 +303,7 @@ pub fn run_train(
     )?;
 
     let inputs = table_inputs(table, &model)?;
-    if let Some(features) = &mut model.descriptors {
+    if let (Some(features), None) = (&mut model.descriptors, start) {
         features.fit(
             split
                 .train
@@ -486,6 +504,23 @@ fn split_hash(split: &Split) -> String {
         |ids: &[usize]| -> Vec<u8> { ids.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect() };
     let (a, b, c) = (bytes(&split.train), bytes(&split.val), bytes(&split.test));
     fnv_hex([&a[..], b"|", &b[..], b"|", &c[..]])
+}
+
+/// Starting weights for fine-tuning ([`TrainOptions::initial_weights`]): a moltx model file,
+/// or a chemprop v2 `.pt`/`.ckpt` imported as [`import_chemprop`] does.
+///
+/// [`import_chemprop`]: crate::model::chemprop::import_chemprop
+pub fn load_starting_weights(path: &Path, device: &Device) -> Result<Checkpoint, JobError> {
+    let is_chemprop = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pt") || e.eq_ignore_ascii_case("ckpt"));
+    if is_chemprop {
+        let options = crate::model::chemprop::ImportOptions::default();
+        crate::model::chemprop::import_chemprop(path, &options, device)
+            .map_err(|e| JobError::Invalid(e.to_string()))
+    } else {
+        Ok(Checkpoint::load(path, device)?)
+    }
 }
 
 /// `steps_<member>.csv`: every optimizer step (epoch, step, learning rate, batch loss) and its
