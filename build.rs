@@ -1,5 +1,6 @@
 //! Compiles moltx's own C++ bridge to RDKit (cpp/moltx_rdkit.cc, src/chem/ffi.rs).
-//! rdkit-sys links most RDKit libraries; we add the ones our bridge needs beyond them.
+//! rdkit-sys links most RDKit libraries; we add the ones our bridge needs beyond them
+//! (MolDraw2D and Depictor draw the SVG depictions of `chem::depict`).
 
 fn main() {
     cxx_build::bridge("src/chem/ffi.rs")
@@ -13,6 +14,8 @@ fn main() {
     for lib in [
         "RDKitChemTransforms",
         "RDKitDescriptors",
+        "RDKitMolDraw2D",
+        "RDKitDepictor",
         "RDKitFingerprints",
         "RDKitFileParsers",
         "RDKitSmilesParse",

@@ -3,20 +3,24 @@
 
 #include <DataStructs/ExplicitBitVect.h>
 #include <GraphMol/ChemTransforms/ChemTransforms.h>
+#include <GraphMol/Depictor/RDDepictor.h>
 #include <GraphMol/Descriptors/Property.h>
 #include <GraphMol/FileParsers/FileParsers.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
+#include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
 #include <GraphMol/MolOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <RDGeneral/RDLog.h>
 
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <streambuf>
 #include <string>
+#include <vector>
 
 namespace moltx {
 namespace {
@@ -231,6 +235,55 @@ rust::Vec<double> rdkit_descriptors(const std::shared_ptr<RDKit::ROMol> &mol) {
   out.reserve(values.size());
   for (double v : values) out.push_back(v);
   return out;
+}
+
+}  // namespace moltx
+
+namespace moltx {
+
+// A depiction by RDKit's MolDraw2DSVG with the given atoms and bonds highlighted (filled
+// circles and bands in their colours). The molecule is copied; it gets 2D coordinates unless
+// it already has a 2D conformer (an SDF's own layout is kept, a 3D one is laid out flat).
+// Text (atom labels, the legend) is drawn with RDKit's FreeType font as outlines.
+rust::String svg_with_highlights(const std::shared_ptr<RDKit::ROMol> &mol,
+                                 rust::Slice<const Highlight> atoms,
+                                 rust::Slice<const Highlight> bonds, rust::Str legend,
+                                 uint32_t width, uint32_t height, bool atom_indices) {
+  init_rdkit_logs();
+  const unsigned n_atoms = mol->getNumAtoms();
+  const unsigned n_bonds = mol->getNumBonds();
+  std::vector<int> atom_ids, bond_ids;
+  std::map<int, RDKit::DrawColour> atom_colours, bond_colours;
+  std::map<int, double> radii;
+  for (const Highlight &h : atoms) {
+    if (h.index >= n_atoms) throw std::invalid_argument("highlighted atom index out of range");
+    const int i = static_cast<int>(h.index);
+    atom_ids.push_back(i);
+    atom_colours[i] = RDKit::DrawColour(h.red, h.green, h.blue, h.alpha);
+    radii[i] = h.radius;
+  }
+  for (const Highlight &h : bonds) {
+    if (h.index >= n_bonds) throw std::invalid_argument("highlighted bond index out of range");
+    const int i = static_cast<int>(h.index);
+    bond_ids.push_back(i);
+    bond_colours[i] = RDKit::DrawColour(h.red, h.green, h.blue, h.alpha);
+  }
+  RDKit::RWMol copy(*mol);
+  if (copy.getNumConformers() == 0 || copy.getConformer().is3D()) {
+    copy.clearConformers();
+    RDDepict::compute2DCoords(copy);
+  }
+  RDKit::MolDraw2DSVG drawer(static_cast<int>(width), static_cast<int>(height));
+  RDKit::MolDrawOptions &options = drawer.drawOptions();
+  options.atomHighlightsAreCircles = true;
+  options.fillHighlights = true;
+  options.continuousHighlight = true;
+  options.addAtomIndices = atom_indices;
+  drawer.drawMolecule(copy, std::string(legend), &atom_ids, &bond_ids, &atom_colours,
+                      &bond_colours, &radii);
+  drawer.finishDrawing();
+  tl_log.clear();
+  return rust::String(drawer.getDrawingText());
 }
 
 }  // namespace moltx

@@ -9,6 +9,7 @@
 namespace moltx {
 struct AtomRecord;
 struct BondRecord;
+struct Highlight;
 
 void init_rdkit_logs();
 std::shared_ptr<RDKit::ROMol> parse_smiles(rust::Str smiles, bool sanitize);
@@ -22,4 +23,8 @@ rust::Vec<uint32_t> morgan_on_bits(const std::shared_ptr<RDKit::ROMol> &mol, uin
                                    uint32_t n_bits, bool use_chirality);
 rust::Vec<rust::String> rdkit_descriptor_names();
 rust::Vec<double> rdkit_descriptors(const std::shared_ptr<RDKit::ROMol> &mol);
+rust::String svg_with_highlights(const std::shared_ptr<RDKit::ROMol> &mol,
+                                 rust::Slice<const Highlight> atoms,
+                                 rust::Slice<const Highlight> bonds, rust::Str legend,
+                                 uint32_t width, uint32_t height, bool atom_indices);
 }  // namespace moltx

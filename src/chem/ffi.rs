@@ -31,6 +31,19 @@ pub mod bridge {
         pub aromatic: bool,
     }
 
+    /// One highlighted atom or bond of a depiction: its RDKit index, its fill colour (red,
+    /// green, blue and opacity in 0..=1) and, for atoms, the circle's radius in drawing units
+    /// (RDKit's default is 0.3, about a fifth of a bond).
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Highlight {
+        pub index: u32,
+        pub red: f32,
+        pub green: f32,
+        pub blue: f32,
+        pub alpha: f32,
+        pub radius: f32,
+    }
+
     #[namespace = "RDKit"]
     unsafe extern "C++" {
         include!("moltx/cpp/moltx_rdkit.h");
@@ -59,7 +72,16 @@ pub mod bridge {
         ) -> Result<Vec<u32>>;
         fn rdkit_descriptor_names() -> Vec<String>;
         fn rdkit_descriptors(mol: &SharedPtr<ROMol>) -> Result<Vec<f64>>;
+        fn svg_with_highlights(
+            mol: &SharedPtr<ROMol>,
+            atoms: &[Highlight],
+            bonds: &[Highlight],
+            legend: &str,
+            width: u32,
+            height: u32,
+            atom_indices: bool,
+        ) -> Result<String>;
     }
 }
 
-pub use bridge::{AtomRecord, BondRecord};
+pub use bridge::{AtomRecord, BondRecord, Highlight};

@@ -1,6 +1,7 @@
 //! Chemistry, done by RDKit. The only module that touches RDKit: everything above it sees
 //! Rust types ([`Molecule`], [`MolGraph`], [`AtomRecord`], [`BondRecord`]), never pointers.
 
+pub mod depict;
 pub mod descriptors;
 pub mod error;
 pub mod featurize;
