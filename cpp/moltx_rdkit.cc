@@ -158,6 +158,13 @@ rust::String mol_name(const std::shared_ptr<RDKit::ROMol> &mol) {
   return rust::String(name);
 }
 
+rust::Vec<rust::String> atom_symbols(const std::shared_ptr<RDKit::ROMol> &mol) {
+  rust::Vec<rust::String> out;
+  out.reserve(mol->getNumAtoms());
+  for (const RDKit::Atom *a : mol->atoms()) out.push_back(rust::String(a->getSymbol()));
+  return out;
+}
+
 void mol_tables(const std::shared_ptr<RDKit::ROMol> &mol, rust::Vec<AtomRecord> &atoms,
                 rust::Vec<BondRecord> &bonds) {
   const RDKit::ROMol &m = *mol;

@@ -16,6 +16,7 @@ std::shared_ptr<RDKit::ROMol> parse_smiles(rust::Str smiles, bool sanitize);
 std::shared_ptr<RDKit::ROMol> parse_molblock(rust::Str block, bool sanitize);
 rust::String canonical_smiles(const std::shared_ptr<RDKit::ROMol> &mol, bool isomeric);
 rust::String mol_name(const std::shared_ptr<RDKit::ROMol> &mol);
+rust::Vec<rust::String> atom_symbols(const std::shared_ptr<RDKit::ROMol> &mol);
 void mol_tables(const std::shared_ptr<RDKit::ROMol> &mol, rust::Vec<AtomRecord> &atoms,
                 rust::Vec<BondRecord> &bonds);
 rust::String murcko_scaffold_smiles(const std::shared_ptr<RDKit::ROMol> &mol);

@@ -34,6 +34,7 @@ pub mod chem;
 pub mod cli;
 pub mod data;
 pub mod eval;
+pub mod explain;
 pub mod expr;
 pub mod indications;
 pub mod kernel;

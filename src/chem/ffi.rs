@@ -58,6 +58,7 @@ pub mod bridge {
         fn parse_molblock(block: &str, sanitize: bool) -> Result<SharedPtr<ROMol>>;
         fn canonical_smiles(mol: &SharedPtr<ROMol>, isomeric: bool) -> Result<String>;
         fn mol_name(mol: &SharedPtr<ROMol>) -> String;
+        fn atom_symbols(mol: &SharedPtr<ROMol>) -> Vec<String>;
         fn mol_tables(
             mol: &SharedPtr<ROMol>,
             atoms: &mut Vec<AtomRecord>,

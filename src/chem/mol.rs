@@ -105,6 +105,11 @@ impl Molecule {
         (!name.is_empty()).then_some(name)
     }
 
+    /// Each atom's element symbol (RDKit's periodic table), in atom order.
+    pub fn atom_symbols(&self) -> Vec<String> {
+        bridge::atom_symbols(&self.ptr)
+    }
+
     /// All heavy atoms and bonds, read in one call across the FFI boundary.
     pub fn atoms_and_bonds(&self) -> Result<(Vec<AtomRecord>, Vec<BondRecord>), ChemError> {
         let mut atoms = Vec::new();
