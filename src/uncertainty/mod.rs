@@ -10,6 +10,8 @@
 //! - [`metrics`]: interval coverage and width, miscalibration area, expected calibration
 //!   error, Spearman correlation between uncertainty and error, Gaussian negative
 //!   log-likelihood, and the inverse normal CDF they rest on.
+//! - [`report`]: those metrics per task of a labelled multitask set, and their mean
+//!   ([`UncertaintyMetrics`]), for `moltx evaluate` and training reports.
 //!
 //! Every fitted struct derives `Serialize`/`Deserialize`, so it can be stored beside a model.
 //! Nothing here panics on user data: bad input is a [`CalibrationError`].
@@ -17,9 +19,11 @@
 pub mod calibrators;
 pub mod conformal;
 pub mod metrics;
+pub mod report;
 
 pub use calibrators::{IsotonicCalibrator, PlattScaler, ZScaler};
 pub use conformal::{ConformalClassifier, ConformalRegressor};
+pub use report::{LabelledPredictions, UncertaintyMetrics};
 
 /// Why a calibrator could not be fitted or a metric computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
