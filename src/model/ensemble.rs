@@ -1,5 +1,6 @@
 //! Ensembles of model files: loading a model directory, mean ± standard deviation of the
-//! members' predictions, and [`Ensemble`], the [`Scorer`] of one model or several.
+//! members' predictions, and [`Ensemble`], the [`Scorer`] of one model or several (optionally
+//! with MC dropout, [`Ensemble::with_mc_dropout`]).
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +8,9 @@ use burn::tensor::Device;
 use rayon::prelude::*;
 
 use super::input_spec::InputSpec;
+use super::mc_dropout::{McDropout, mc_dropout_predict};
 use super::scorer::{ScoreError, Scorer, Scores, check_inputs, checksum_identity};
+use super::uncertainty::UncertaintyError;
 use super::{Checkpoint, CheckpointError, MoleculeInput};
 use crate::kernel::KernelError;
 
@@ -90,10 +93,14 @@ pub fn ensemble_predict(
 
 /// One model or an ensemble of models of the same architecture and tasks: the prediction is
 /// the members' mean, and the spread their population standard deviation (with two or more).
+/// With MC dropout ([`Ensemble::with_mc_dropout`]) the prediction is the mean of every
+/// member's sampled predictions and the spread their standard deviation
+/// ([`super::mc_dropout`]), for one model too.
 #[derive(Debug, Clone)]
 pub struct Ensemble {
     members: Vec<Checkpoint>,
     batch_size: usize,
+    mc: Option<McDropout>,
 }
 
 impl Ensemble {
@@ -121,6 +128,7 @@ impl Ensemble {
         Ok(Ensemble {
             members,
             batch_size: Self::DEFAULT_BATCH_SIZE,
+            mc: None,
         })
     }
 
@@ -133,6 +141,30 @@ impl Ensemble {
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
         self
+    }
+
+    /// The same ensemble scoring by MC dropout with `mc`; refused when a member was trained
+    /// without dropout ([`McDropout::check_members`]).
+    pub fn with_mc_dropout(mut self, mc: McDropout) -> Result<Self, UncertaintyError> {
+        McDropout::check_members(&self.members)?;
+        self.mc = Some(mc);
+        Ok(self)
+    }
+
+    /// The MC-dropout settings, when it scores by MC dropout.
+    pub fn mc_dropout(&self) -> Option<McDropout> {
+        self.mc
+    }
+
+    /// The identity of the members' bytes alone ([`Scorer::identity`] without the MC-dropout
+    /// settings): what a calibration file names as the model it was fitted for.
+    pub fn model_identity(&self) -> Result<String, String> {
+        let bytes: Vec<Vec<u8>> = self
+            .members
+            .iter()
+            .map(Checkpoint::to_bytes)
+            .collect::<Result<_, _>>()?;
+        Ok(checksum_identity(&bytes))
     }
 
     /// The members, in file order.
@@ -156,7 +188,7 @@ impl Scorer for Ensemble {
     }
 
     fn has_spread(&self) -> bool {
-        self.members.len() > 1
+        self.members.len() > 1 || self.mc.is_some()
     }
 
     fn prepare(
@@ -169,7 +201,10 @@ impl Scorer for Ensemble {
 
     fn score(&self, inputs: &[&MoleculeInput], device: &Device) -> Result<Scores, ScoreError> {
         check_inputs(&self.input_spec(), inputs)?;
-        let (mean, sd) = ensemble_predict(&self.members, inputs, self.batch_size, device)?;
+        let (mean, sd) = match self.mc {
+            Some(mc) => mc_dropout_predict(&self.members, inputs, self.batch_size, mc, device)?,
+            None => ensemble_predict(&self.members, inputs, self.batch_size, device)?,
+        };
         Ok(Scores {
             n: inputs.len(),
             values: mean,
@@ -179,11 +214,10 @@ impl Scorer for Ensemble {
     }
 
     fn identity(&self) -> Result<String, String> {
-        let bytes: Vec<Vec<u8>> = self
-            .members
-            .iter()
-            .map(Checkpoint::to_bytes)
-            .collect::<Result<_, _>>()?;
-        Ok(checksum_identity(&bytes))
+        let models = self.model_identity()?;
+        Ok(match self.mc {
+            Some(mc) => format!("{models}+mc-dropout:{}:{}", mc.samples, mc.seed),
+            None => models,
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! passing goes through [`crate::kernel`].
 
 pub mod bundled;
+pub mod calibration;
 pub mod checkpoint;
 pub mod chemprop;
 pub mod config;
@@ -13,11 +14,13 @@ pub mod ensemble;
 pub mod ffn;
 pub mod init;
 pub mod input_spec;
+pub mod mc_dropout;
 pub mod net;
 pub mod predict;
 pub mod scorer;
 pub mod signature;
 pub mod signature_file;
+pub mod uncertainty;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
 pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};

@@ -13,14 +13,18 @@ use crate::chem::Molecule;
 use crate::kernel::KernelError;
 
 /// Outputs of a batch: row-major `n × tasks` values and, for scorers that have one, a
-/// per-value spread (an ensemble's standard deviation over members).
+/// per-value spread: the prediction's uncertainty as a standard deviation `σ` in the value's
+/// units (the task's for regression, probability for classification). An ensemble reports
+/// the population standard deviation over members, MC dropout over its samples, and a
+/// mean–variance model would report `√v̂` of its predicted variance (see
+/// [`super::uncertainty`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Scores {
     /// Number of inputs scored.
     pub n: usize,
     /// `n × tasks` values (predictions, probabilities, or signature values).
     pub values: Vec<f64>,
-    /// `n × tasks` spreads, when the scorer reports one.
+    /// `n × tasks` standard deviations `σ ≥ 0`, when the scorer reports one.
     pub spread: Option<Vec<f64>>,
     /// `n × notes` texts, row-major, for a scorer with note columns
     /// ([`Scorer::note_columns`]); empty otherwise.
@@ -76,7 +80,8 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
         self.input_spec().prepare(mol, None)
     }
 
-    /// True when [`Scorer::score`] also returns a spread per value.
+    /// True when [`Scorer::score`] also returns a spread per value ([`Scores::spread`]: a
+    /// standard deviation in the value's units).
     fn has_spread(&self) -> bool {
         false
     }
