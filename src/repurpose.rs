@@ -170,6 +170,7 @@ pub fn candidate_layout(score: Score) -> OutputLayout {
         tasks: vec![score.name().to_string()],
         with_std: false,
         notes: vec![EVIDENCE_NOTE.0.to_string()],
+        ..OutputLayout::default()
     }
 }
 

@@ -11,7 +11,8 @@
 //!
 //! Every input row of the shard yields exactly one output row, in input order; a row that
 //! fails carries the reason in `error`. With a top-k selection only the K best rows are kept (a
-//! bounded heap, [`topk`]) and written, best first, at the end.
+//! bounded heap, [`topk`]) and written, best first, at the end. [`uncertain`] adds uncertainty
+//! columns, a calibration and confidence-bound rankings when asked for.
 
 pub mod output;
 mod parquet_out;
@@ -19,6 +20,7 @@ pub mod parts;
 pub mod resume;
 mod stages;
 pub mod topk;
+pub mod uncertain;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -39,6 +41,7 @@ use resume::Manifest;
 use stages::{compute_chunks, read_chunks};
 pub use stages::{featurize_row, prepare_row};
 use topk::TopK;
+pub use uncertain::{BoundSide, ConfidenceBound, UncertaintyOptions};
 use writer::WriterState;
 
 /// Why a screening run stopped.
@@ -102,8 +105,27 @@ pub struct ScoredRow {
     pub smiles: String,
     /// Prediction per task (ensemble mean); empty when the row failed.
     pub values: Vec<f64>,
-    /// Ensemble standard deviation per task; empty for single models and failed rows.
+    /// Uncertainty per task: the scorer's spread, a standard deviation in the task's units
+    /// (an ensemble's over members, MC dropout's over samples; z-scaled by a calibration);
+    /// empty for scorers without one and for failed rows.
     pub stds: Vec<f64>,
+    /// Conformal interval lower bounds per task (a calibration's); empty without intervals.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "uncertain::bounds_serde"
+    )]
+    pub lower: Vec<f64>,
+    /// Conformal interval upper bounds per task; empty without intervals.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "uncertain::bounds_serde"
+    )]
+    pub upper: Vec<f64>,
+    /// Conformal prediction sets per task: `"0"`, `"1"`, `"0,1"` or `""`; empty without sets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<String>,
     /// The scorer's note columns ([`Scorer::note_columns`]); empty when it has none or the
     /// row failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -183,6 +205,8 @@ pub struct ScreenOptions {
     /// Raised, the run stops after the chunk in progress with [`ScreenError::Stopped`], its
     /// output resumable as after a kill.
     pub stop: Option<StopFlag>,
+    /// Uncertainty columns, calibration and confidence-bound ranking (none by default).
+    pub uncertainty: UncertaintyOptions,
 }
 
 impl Default for ScreenOptions {
@@ -199,6 +223,7 @@ impl Default for ScreenOptions {
             leading_rows: Vec::new(),
             stop: None,
             max_heavy_atoms: crate::chem::DEFAULT_MAX_HEAVY_ATOMS,
+            uncertainty: UncertaintyOptions::default(),
         }
     }
 }
@@ -278,7 +303,8 @@ enum WriterMessage {
 
 /// Screens `library` with any [`Scorer`] (a model, an ensemble, a structure → signature
 /// model, …), writing `out`: one row per input row of the shard, in order, with the scorer's
-/// tasks (and `<task>_std` where it reports a spread).
+/// tasks (and `<task>_std` where it reports a spread; see [`UncertaintyOptions`] for the
+/// uncertainty columns).
 ///
 /// `progress` is called after every chunk.
 pub fn screen(
@@ -293,11 +319,15 @@ pub fn screen(
     // Held until the run returns: a second run on the same output is refused, not interleaved.
     let _lock = OutputLock::acquire(out)?;
     let tasks = scorer.tasks().to_vec();
-    let layout = OutputLayout {
+    let mut layout = OutputLayout {
         tasks: tasks.clone(),
         with_std: scorer.has_spread(),
         notes: scorer.note_columns().to_vec(),
+        ..OutputLayout::default()
     };
+    let unc = &options.uncertainty;
+    unc.check(scorer, options.top_k.as_ref())?;
+    unc.extend_layout(&mut layout);
     let top_k = match &options.top_k {
         Some(t) => {
             let task = tasks.iter().position(|n| *n == t.task).ok_or_else(|| {
@@ -306,7 +336,7 @@ pub fn screen(
                     tasks: tasks.clone(),
                 }
             })?;
-            Some(TopK::new(t.k, task, t.ascending))
+            Some(TopK::new(t.k, task, t.ascending).with_bound(unc.bound))
         }
         None => None,
     };
@@ -416,14 +446,15 @@ fn run_identity(
     let full = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
     Ok(format!(
         "library={} bytes={size} models={model} smiles={:?} id={:?} shard={:?} top_k={:?} \
-         chunk={} batch={} leading={leading}",
+         chunk={} batch={} leading={leading}{}",
         full.display(),
         options.library.smiles_column,
         options.library.id_column,
         options.shard,
         options.top_k,
         options.chunk_size,
-        options.batch_size
+        options.batch_size,
+        options.uncertainty.identity()?
     ))
 }
 

@@ -1,4 +1,5 @@
-//! Screening output: `row, id, smiles, <task>..., <task>_std..., <note>..., error` as CSV/TSV
+//! Screening output: `row, id, smiles, <task>..., <task>_std... (or <task>_unc...),
+//! [<task>_lo..., <task>_hi...], [<task>_set...], <note>..., error` as CSV/TSV
 //! (appended chunk by chunk, each chunk flushed to disk before it counts as done) or Parquet
 //! (one row group per chunk; see [`super::parts`] for how a Parquet run survives a kill).
 
@@ -12,14 +13,21 @@ use super::{ScoredRow, ScreenError};
 use crate::data::reader::{base_name, delimiter_for};
 
 /// The output's columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputLayout {
     /// Task names, in model order.
     pub tasks: Vec<String>,
-    /// Whether `<task>_std` columns follow (ensembles).
+    /// Whether spread columns follow (ensembles, MC dropout): `<task>_std`, or `<task>_unc`
+    /// with `unc`.
     pub with_std: bool,
     /// Text columns after the values ([`crate::model::Scorer::note_columns`]).
     pub notes: Vec<String>,
+    /// The spread columns are `<task>_unc`: an uncertainty was asked for or calibrated.
+    pub unc: bool,
+    /// `<task>_lo` and then `<task>_hi` columns follow the spread (conformal intervals).
+    pub intervals: bool,
+    /// `<task>_set` columns follow (conformal prediction sets).
+    pub sets: bool,
 }
 
 impl OutputLayout {
@@ -27,8 +35,17 @@ impl OutputLayout {
     pub fn header(&self) -> Vec<String> {
         let mut head: Vec<String> = ["row", "id", "smiles"].map(String::from).to_vec();
         head.extend(self.tasks.iter().cloned());
+        let suffixed =
+            |suffix: &'static str| self.tasks.iter().map(move |t| format!("{t}_{suffix}"));
         if self.with_std {
-            head.extend(self.tasks.iter().map(|t| format!("{t}_std")));
+            head.extend(suffixed(if self.unc { "unc" } else { "std" }));
+        }
+        if self.intervals {
+            head.extend(suffixed("lo"));
+            head.extend(suffixed("hi"));
+        }
+        if self.sets {
+            head.extend(suffixed("set"));
         }
         head.extend(self.notes.iter().cloned());
         head.push("error".into());
@@ -43,6 +60,13 @@ impl OutputLayout {
         cells.extend((0..t).map(|j| fmt(row.values.get(j))));
         if self.with_std {
             cells.extend((0..t).map(|j| fmt(row.stds.get(j))));
+        }
+        if self.intervals {
+            cells.extend((0..t).map(|j| fmt(row.lower.get(j))));
+            cells.extend((0..t).map(|j| fmt(row.upper.get(j))));
+        }
+        if self.sets {
+            cells.extend((0..t).map(|j| row.sets.get(j).cloned().unwrap_or_default()));
         }
         cells.extend((0..self.notes.len()).map(|j| row.notes.get(j).cloned().unwrap_or_default()));
         cells.push(row.error.clone().unwrap_or_default());

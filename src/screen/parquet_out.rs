@@ -1,6 +1,7 @@
 //! One Parquet file of scored rows: `row` (INT64), `id` and `smiles` (UTF-8), one optional
-//! DOUBLE per task and per task's spread, one optional UTF-8 per note column, and an optional
-//! UTF-8 `error`; one row group per call of [`RowSink::write_rows`].
+//! DOUBLE per task, per task's spread and per interval bound, one optional UTF-8 per
+//! prediction set and note column, and an optional UTF-8 `error`; one row group per call of
+//! [`RowSink::write_rows`].
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,9 @@ enum Column {
     Smiles,
     Value(usize),
     Spread(usize),
+    Lower(usize),
+    Upper(usize),
+    Set(usize),
     Note(usize),
     Error,
 }
@@ -35,6 +39,13 @@ fn columns(layout: &OutputLayout) -> Vec<Column> {
     columns.extend((0..t).map(Column::Value));
     if layout.with_std {
         columns.extend((0..t).map(Column::Spread));
+    }
+    if layout.intervals {
+        columns.extend((0..t).map(Column::Lower));
+        columns.extend((0..t).map(Column::Upper));
+    }
+    if layout.sets {
+        columns.extend((0..t).map(Column::Set));
     }
     columns.extend((0..layout.notes.len()).map(Column::Note));
     columns.push(Column::Error);
@@ -57,12 +68,12 @@ pub(super) fn schema(layout: &OutputLayout) -> Result<TypePtr, ParquetError> {
                 .with_repetition(Repetition::REQUIRED)
                 .build(),
             Column::Id | Column::Smiles => text(&name, Repetition::REQUIRED),
-            Column::Value(_) | Column::Spread(_) => {
+            Column::Value(_) | Column::Spread(_) | Column::Lower(_) | Column::Upper(_) => {
                 Type::primitive_type_builder(&name, PhysicalType::DOUBLE)
                     .with_repetition(Repetition::OPTIONAL)
                     .build()
             }
-            Column::Note(_) | Column::Error => text(&name, Repetition::OPTIONAL),
+            Column::Set(_) | Column::Note(_) | Column::Error => text(&name, Repetition::OPTIONAL),
         })
         .map(|f| f.map(Arc::new))
         .collect::<Result<Vec<_>, _>>()?;
@@ -155,14 +166,22 @@ impl RowSink for ParquetSink {
                         .collect();
                     col.typed::<ByteArrayType>().write_batch(&v, None, None)
                 }
-                c @ (Column::Value(j) | Column::Spread(j)) => {
+                c
+                @ (Column::Value(j) | Column::Spread(j) | Column::Lower(j) | Column::Upper(j)) => {
                     let get = |r: &ScoredRow| match c {
                         Column::Value(_) => r.values.get(j).copied(),
+                        Column::Lower(_) => r.lower.get(j).copied(),
+                        Column::Upper(_) => r.upper.get(j).copied(),
                         _ => r.stds.get(j).copied(),
                     };
                     let v: Vec<f64> = rows.iter().filter_map(get).collect();
                     let def: Vec<i16> = rows.iter().map(|r| i16::from(get(r).is_some())).collect();
                     col.typed::<DoubleType>().write_batch(&v, Some(&def), None)
+                }
+                Column::Set(j) => {
+                    let (v, def) = optional_text(rows, |r| r.sets.get(j).map(String::as_str));
+                    col.typed::<ByteArrayType>()
+                        .write_batch(&v, Some(&def), None)
                 }
                 Column::Note(j) => {
                     let (v, def) = optional_text(rows, |r| r.notes.get(j).map(String::as_str));

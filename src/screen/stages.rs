@@ -189,6 +189,7 @@ fn score_chunk(
                     if let Some(spread) = scores.spread_row(k, t) {
                         out.stds = spread.to_vec();
                     }
+                    options.uncertainty.apply(&mut out);
                     out.notes = scores.notes_row(k, n_notes).to_vec();
                     k += 1;
                 }

@@ -1,11 +1,13 @@
 //! Bounded best-K selection: a heap holding at most K rows, so memory is O(K) however long
 //! the library is. Ties are broken by the lower row number, so the result equals sorting every
-//! row by (value, row) and taking the first K.
+//! row by (value, row) and taking the first K. The value is the task's prediction `ŷ`, or a
+//! confidence bound `ŷ ∓ κσ` of it ([`TopK::with_bound`]).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::ScoredRow;
+use super::uncertain::ConfidenceBound;
 
 /// Keeps the K best rows by one task's prediction.
 #[derive(Debug, Clone)]
@@ -13,6 +15,7 @@ pub struct TopK {
     k: usize,
     task: usize,
     ascending: bool,
+    bound: Option<ConfidenceBound>,
     heap: BinaryHeap<Ranked>,
 }
 
@@ -51,13 +54,30 @@ impl TopK {
             k,
             task,
             ascending,
+            bound: None,
             heap: BinaryHeap::with_capacity(k + 1),
         }
     }
 
-    /// Offers a row; rows that failed or whose value is NaN are ignored.
+    /// The same selection ranking by the confidence bound `ŷ ∓ κσ` of its task (`σ` the row's
+    /// uncertainty, [`ScoredRow::stds`]) instead of `ŷ`; `None` keeps `ŷ`.
+    pub fn with_bound(mut self, bound: Option<ConfidenceBound>) -> Self {
+        self.bound = bound;
+        self
+    }
+
+    /// The value a row is ranked by: its prediction, or the bound of it.
+    fn value(&self, row: &ScoredRow) -> Option<f64> {
+        let value = *row.values.get(self.task)?;
+        match &self.bound {
+            Some(b) => Some(b.of(value, *row.stds.get(self.task)?)),
+            None => Some(value),
+        }
+    }
+
+    /// Offers a row; rows that failed or whose value (or bound) is NaN are ignored.
     pub fn offer(&mut self, row: &ScoredRow) {
-        let Some(&value) = row.values.get(self.task) else {
+        let Some(value) = self.value(row) else {
             return;
         };
         if value.is_nan() || row.error.is_some() || self.k == 0 {
@@ -130,6 +150,34 @@ mod tests {
                 assert_eq!(got, want, "k={k} ascending={ascending}");
             }
         }
+    }
+
+    #[test]
+    fn bounds_rank_by_value_minus_kappa_sd() {
+        use crate::screen::uncertain::BoundSide;
+        // (value, sd): by value 3 > 2 > 1; by value − 2·sd: 1.0 (row 1) > 0.8 (row 2) > −1 (row 0).
+        let rows = [(3.0, 2.0), (2.0, 0.5), (1.0, 0.1)];
+        let make = |i: usize| ScoredRow {
+            row: i as u64,
+            values: vec![rows[i].0],
+            stds: vec![rows[i].1],
+            ..ScoredRow::default()
+        };
+        let bound = |side| Some(ConfidenceBound { side, kappa: 2.0 });
+        let order = |b, ascending| {
+            let mut top = TopK::new(3, 0, ascending).with_bound(b);
+            (0..3).for_each(|i| top.offer(&make(i)));
+            top.sorted().iter().map(|r| r.row).collect::<Vec<_>>()
+        };
+        assert_eq!(order(None, false), vec![0, 1, 2]);
+        assert_eq!(order(bound(BoundSide::Lcb), false), vec![1, 2, 0]);
+        assert_eq!(order(bound(BoundSide::Lcb), true), vec![0, 2, 1]);
+        // value + 2·sd: 7, 3, 1.2.
+        assert_eq!(order(bound(BoundSide::Ucb), false), vec![0, 1, 2]);
+        // A row without an uncertainty is not ranked by a bound.
+        let mut top = TopK::new(3, 0, false).with_bound(bound(BoundSide::Lcb));
+        top.offer(&row(5, 9.0));
+        assert!(top.sorted().is_empty());
     }
 
     #[test]

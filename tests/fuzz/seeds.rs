@@ -240,6 +240,7 @@ pub fn manifest() -> Vec<u8> {
         stds: vec![],
         notes: vec![format!("note{row}")],
         error: None,
+        ..ScoredRow::default()
     };
     let m = Manifest {
         version: MANIFEST_VERSION,
