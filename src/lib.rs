@@ -49,7 +49,9 @@ pub mod uncertainty;
 /// The facade in one import: `use moltx::prelude::*;`.
 pub mod prelude {
     pub use crate::api::connectivity::{self, Connection, Query, References};
-    pub use crate::api::{ApiError, Device, Library, MolError, Prediction, Predictor, screen};
+    pub use crate::api::{
+        ApiError, Device, Explainer, Explanation, Library, MolError, Prediction, Predictor, screen,
+    };
     pub use crate::expr::Score;
     pub use crate::model::{InputSpec, Scorer};
     pub use crate::screen::{ScreenOptions, ScreenSummary, Shard, TopKOption};

@@ -7,6 +7,8 @@
 //! - [`connectivity::score`]: rank reference signatures by connectivity to a query.
 //! - [`train`]: train a model (or an ensemble) on a labelled table, as `moltx train` does.
 //! - [`Predictor::load_embedder`]: a model's learned embeddings (`moltx fingerprint`).
+//! - [`Explainer`]: how much each atom contributes to a D-MPNN's prediction (integrated
+//!   gradients), with pictures (`moltx explain`).
 //!
 //! The long calls ([`screen_with`], [`train`]) take a progress callback that can stop them
 //! ([`ApiError::Interrupted`]); what they wrote stays resumable, as after a kill.
@@ -58,6 +60,9 @@ pub enum ApiError {
     /// A training job failed.
     #[error(transparent)]
     Train(#[from] JobError),
+    /// Atom attributions could not be computed or written.
+    #[error(transparent)]
+    Explain(#[from] crate::explain::ExplainError),
     /// Settings that cannot work together.
     #[error("{0}")]
     Invalid(String),
@@ -275,8 +280,10 @@ impl From<ScoreError> for MolError {
 }
 
 pub mod connectivity;
+mod explain;
 mod jobs;
 
+pub use explain::{Explainer, Explanation};
 pub use jobs::{TrainSettings, Trained, screen, screen_with, train};
 
 #[cfg(test)]

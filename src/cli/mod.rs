@@ -7,6 +7,7 @@ pub mod connect_eval;
 pub mod data;
 pub mod data_args;
 pub mod evaluate;
+pub mod explain;
 pub mod import_chemprop;
 pub mod indication_eval;
 pub mod indications;
@@ -52,6 +53,9 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Learned molecule embeddings (the D-MPNN readout) of a trained model.
     Fingerprint(predict::PredictArgs),
+    /// How much each atom contributes to a D-MPNN's predictions (integrated gradients): a
+    /// table of per-atom contributions and a picture per molecule and task.
+    Explain(explain::ExplainArgs),
     /// Screen a compound library (streamed) with a model; the bundled Tox21 model by default.
     Screen(screen::ScreenArgs),
     /// Rank reference signatures by connectivity to a query signature or up/down gene sets.
@@ -92,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run_predict(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Fingerprint(args) => predict::run_fingerprint(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Screen(args) => screen::run(&args),
         Command::Connect(args) => connect::run(&args),
         Command::Repurpose(args) => repurpose::run(&args),
