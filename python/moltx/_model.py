@@ -125,6 +125,85 @@ class Model:
         flat = _convert.float_view(pa.array(values))
         return flat.reshape(n, d) if n * d else np.empty((n, d))
 
+    @overload
+    def explain(
+        self,
+        smiles: Any,
+        *,
+        tasks: Optional[List[str]] = ...,
+        steps: int = ...,
+        as_arrow: "Literal[False]" = ...,
+        threads: Optional[int] = ...,
+    ) -> "pd.DataFrame": ...
+
+    @overload
+    def explain(
+        self,
+        smiles: Any,
+        *,
+        tasks: Optional[List[str]] = ...,
+        steps: int = ...,
+        as_arrow: "Literal[True]",
+        threads: Optional[int] = ...,
+    ) -> pa.Table: ...
+
+    def explain(
+        self,
+        smiles: Any,
+        *,
+        tasks: Optional[List[str]] = None,
+        steps: int = 64,
+        as_arrow: bool = False,
+        threads: Optional[int] = None,
+    ) -> Union["pd.DataFrame", pa.Table]:
+        """How much each atom contributes to the predictions (as ``moltx explain``): one row
+        per atom per task, by integrated gradients through the D-MPNN (baseline: all atom and
+        bond features zero; ``steps`` integration steps).
+
+        Columns: ``row`` (the input's position), ``smiles``, ``task``, ``atom`` (RDKit's atom
+        index), ``element``, ``contribution``, ``output`` and ``baseline`` (the model's
+        output at the molecule and at the baseline; per row and task the contributions sum
+        to ``output - baseline`` up to the integration error), ``error`` (a failed input is
+        one row with the reason). Regression contributions are in the task's units,
+        classification ones in logits; an ensemble is explained as the mean of its members.
+        ``tasks``: names to explain (default all). Only D-MPNN models can be explained
+        (:class:`moltx.MoltxError` otherwise); the model's networks are read again from its
+        file or folder on each call."""
+        columns = _moltx.explain_columns(
+            self._native, _convert.smiles_array(smiles), tasks=tasks, steps=steps, threads=threads
+        )
+        return _convert.to_table(columns) if as_arrow else _convert.to_frame(columns)
+
+    def explain_svg(
+        self,
+        smiles: str,
+        task: Optional[str] = None,
+        *,
+        steps: int = 64,
+        width: int = 450,
+        height: int = 350,
+        legend: Optional[str] = None,
+        atom_indices: bool = False,
+        threads: Optional[int] = None,
+    ) -> str:
+        """An SVG picture of one molecule, drawn by RDKit, with atoms shaded by their
+        contribution to ``task`` (default: the first task): red raises the output, blue
+        lowers it, scaled to the largest contribution in the picture. ``legend`` (default:
+        the SMILES, the task and the output) is drawn under the molecule and is the SVG's
+        ``<title>``. In a notebook: ``IPython.display.SVG(model.explain_svg(smiles))``. A
+        SMILES RDKit rejects raises :class:`moltx.MoltxError`."""
+        return _moltx.explain_svg(
+            self._native,
+            smiles,
+            task,
+            steps=steps,
+            width=width,
+            height=height,
+            legend=legend,
+            atom_indices=atom_indices,
+            threads=threads,
+        )
+
     def __reduce__(self) -> Any:
         """Pickles as the way to load it again, by absolute path (Ray and Spark ship models
         to workers so; the file must be readable there)."""

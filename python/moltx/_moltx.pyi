@@ -96,5 +96,26 @@ def read_signatures(
     path: str,
 ) -> Tuple[List[str], List[str], ArrowColumn, List[Tuple[str, List[str]]], List[Tuple[str, List[str]]]]: ...
 
+def explain_columns(
+    model: Model,
+    smiles: Any,
+    *,
+    tasks: Optional[List[str]] = None,
+    steps: int = 64,
+    threads: Optional[int] = None,
+) -> Columns: ...
+def explain_svg(
+    model: Model,
+    smiles: str,
+    task: Optional[str] = None,
+    *,
+    steps: int = 64,
+    width: int = 450,
+    height: int = 350,
+    legend: Optional[str] = None,
+    atom_indices: bool = False,
+    threads: Optional[int] = None,
+) -> str: ...
+
 def data_fetch(names: list[str], from_dir: str | None = None, cache: str | None = None) -> str: ...
 def data_path(names: list[str], cache: str | None = None) -> str: ...

@@ -9,6 +9,7 @@
 mod arrow;
 mod data;
 mod error;
+mod explain;
 mod expr;
 mod jobs;
 mod model;
@@ -37,5 +38,7 @@ fn _moltx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(expr::read_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(data::data_fetch, m)?)?;
     m.add_function(wrap_pyfunction!(data::data_path, m)?)?;
+    m.add_function(wrap_pyfunction!(explain::explain_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(explain::explain_svg, m)?)?;
     Ok(())
 }
