@@ -232,7 +232,15 @@ impl Calibration {
         }
         let alpha = 1.0 - coverage;
         let t = model.tasks.len();
-        let n = if t == 0 { 0 } else { data.preds.len() / t };
+        let len = data.preds.len();
+        let sds_len = data.sds.map_or(len, <[f64]>::len);
+        if data.truths.len() != len || data.mask.len() != len || sds_len != len || t == 0 {
+            return unsupported(
+                "the calibration data's predictions, truths, mask and uncertainties must have \
+                 one entry per molecule and task",
+            );
+        }
+        let n = len / t;
         let mut tasks = Vec::with_capacity(t);
         for (j, task) in model.tasks.iter().enumerate() {
             let rows: Vec<usize> = (0..n).filter(|&i| data.mask[i * t + j]).collect();

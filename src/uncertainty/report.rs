@@ -78,7 +78,7 @@ impl UncertaintyMetrics {
     /// the shortest input are ignored; nothing panics on mismatched lengths.
     pub fn compute(data: &LabelledPredictions<'_>) -> Self {
         let t = data.tasks.len();
-        let n = if t == 0 { 0 } else { data.preds.len() / t };
+        let n = data.preds.len().checked_div(t).unwrap_or(0);
         let mut out = UncertaintyMetrics::default();
         let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
         for (j, task) in data.tasks.iter().enumerate() {
