@@ -53,6 +53,11 @@ pub mod prelude {
         ApiError, Device, Explainer, Explanation, Library, MolError, Prediction, Predictor, screen,
     };
     pub use crate::expr::Score;
+    pub use crate::model::mc_dropout::McDropout;
+    pub use crate::model::uncertainty::{CalibrationChoice, UncertaintyRequest, UncertaintySource};
     pub use crate::model::{InputSpec, Scorer};
-    pub use crate::screen::{ScreenOptions, ScreenSummary, Shard, TopKOption};
+    pub use crate::screen::{
+        BoundSide, ConfidenceBound, ScreenOptions, ScreenSummary, Shard, TopKOption,
+        UncertaintyOptions,
+    };
 }

@@ -16,7 +16,9 @@ use crate::train::trainer::{EpochRecord, Selection, TrainOptions};
 /// Streams a library through a predictor's model into `out` (CSV, TSV or Parquet): one row
 /// per input row of the shard, in order (`row, id, smiles, <task>…, error`), with the
 /// shards, resume, top-k and size limit of `options` (its library columns are the
-/// library's).
+/// library's). The predictor's uncertainty and calibration are written too
+/// ([`Predictor::uncertainty_options`]); `options.uncertainty` can ask for more (a
+/// confidence-bound ranking).
 pub fn screen(
     library: &Library,
     predictor: &Predictor,
@@ -39,9 +41,17 @@ pub fn screen_with(
     progress: &mut dyn FnMut(&ScreenProgress) -> ControlFlow<()>,
 ) -> Result<ScreenSummary, ApiError> {
     let stop = StopFlag::new();
+    let own = predictor.uncertainty_options();
+    let asked = &options.uncertainty;
+    let uncertainty = crate::screen::UncertaintyOptions {
+        columns: asked.columns || own.columns,
+        calibration: asked.calibration.clone().or(own.calibration),
+        bound: asked.bound,
+    };
     let options = ScreenOptions {
         library: library.options.clone(),
         stop: Some(stop.clone()),
+        uncertainty,
         ..options.clone()
     };
     let result = crate::screen::screen(

@@ -7,6 +7,9 @@
 //! - [`connectivity::score`]: rank reference signatures by connectivity to a query.
 //! - [`train`]: train a model (or an ensemble) on a labelled table, as `moltx train` does.
 //! - [`Predictor::load_embedder`]: a model's learned embeddings (`moltx fingerprint`).
+//! - [`Predictor::load_with`]: a model with an uncertainty estimate (an ensemble's spread, MC
+//!   dropout) and its calibration (conformal intervals or sets, recalibrated probabilities or
+//!   standard deviations); [`Predictor::load`] applies a model's calibration file too.
 //! - [`Explainer`]: how much each atom contributes to a D-MPNN's prediction (integrated
 //!   gradients), with pictures (`moltx explain`).
 //!
@@ -36,6 +39,10 @@ use crate::chem::{DEFAULT_MAX_HEAVY_ATOMS, Molecule};
 use crate::data::{DataError, LibraryOptions, LibraryReader};
 use crate::expr::ExprError;
 use crate::model::bundled::{BUNDLED_MODEL_PATH, bundled_tox21};
+use crate::model::calibration::Calibration;
+use crate::model::uncertainty::{
+    UncertainModel, UncertaintyError, UncertaintyRequest, UncertaintySource,
+};
 use crate::model::{
     CheckpointError, Embedder, Ensemble, InputError, InputSpec, MoleculeInput, ScoreError, Scorer,
 };
@@ -60,6 +67,9 @@ pub enum ApiError {
     /// A training job failed.
     #[error(transparent)]
     Train(#[from] JobError),
+    /// An uncertainty estimate or calibration could not be set up.
+    #[error(transparent)]
+    Uncertainty(#[from] UncertaintyError),
     /// Atom attributions could not be computed or written.
     #[error(transparent)]
     Explain(#[from] crate::explain::ExplainError),
@@ -88,8 +98,15 @@ pub struct Prediction {
     tasks: Arc<[String]>,
     /// One value per task (probabilities for classification, values for regression).
     pub values: Vec<f64>,
-    /// The ensemble's standard deviation per task, when the model is an ensemble.
+    /// The uncertainty per task, a standard deviation in the task's units, when the model
+    /// has one: an ensemble's spread, MC dropout's ([`Predictor::load_with`]), z-scaled by a
+    /// calibration.
     pub spread: Option<Vec<f64>>,
+    /// Conformal intervals `(lo, hi)` per task, when a calibration makes them (regression).
+    pub interval: Option<Vec<(f64, f64)>>,
+    /// Conformal prediction sets per task as `(contains 0, contains 1)`, when a calibration
+    /// makes them (classification).
+    pub set: Option<Vec<(bool, bool)>>,
 }
 
 impl Prediction {
@@ -113,6 +130,8 @@ pub struct Predictor {
     device: Device,
     max_heavy_atoms: usize,
     batch_size: usize,
+    estimator: Option<UncertaintySource>,
+    calibration: Option<Arc<Calibration>>,
 }
 
 impl Predictor {
@@ -124,16 +143,90 @@ impl Predictor {
             device: device.clone(),
             max_heavy_atoms: DEFAULT_MAX_HEAVY_ATOMS,
             batch_size: Ensemble::DEFAULT_BATCH_SIZE,
+            estimator: None,
+            calibration: None,
         }
     }
 
+    /// Wraps an ensemble set up for uncertainty ([`UncertainModel::prepare`]).
+    pub fn from_uncertain(model: UncertainModel, device: &Device) -> Self {
+        let mut predictor = Self::from_scorer(Box::new(model.ensemble), device);
+        predictor.estimator = model.estimator;
+        predictor.calibration = model.calibration.map(|(_, c)| c);
+        predictor
+    }
+
     /// Loads a model file, a folder of them (an ensemble), a nearest-neighbour model file or
-    /// a fusion folder.
+    /// a fusion folder; a network model's calibration file, when it has one, is applied
+    /// ([`Predictor::load_with`] with the default request).
     pub fn load(path: &Path, device: &Device) -> Result<Self, ApiError> {
-        Ok(Self::from_scorer(
-            crate::link::load_any(path, device)?,
-            device,
-        ))
+        Self::load_with(path, &UncertaintyRequest::default(), device)
+    }
+
+    /// Loads a model as [`Predictor::load`] does, with the uncertainty estimator and the
+    /// calibration `request` asks for (see [`UncertainModel::prepare`]). Fusion folders and
+    /// neighbour models have neither: asking for one is an error.
+    ///
+    /// ```
+    /// use moltx::prelude::*;
+    ///
+    /// // MC dropout needs a model trained with dropout; the bundled Tox21 model has none.
+    /// let request = UncertaintyRequest {
+    ///     estimator: Some(UncertaintySource::Dropout(McDropout::new(10, 0)?)),
+    ///     ..UncertaintyRequest::default()
+    /// };
+    /// let refused = Predictor::load_with(
+    ///     std::path::Path::new("fixtures/models/tox21"),
+    ///     &request,
+    ///     &Device::flex(),
+    /// );
+    /// assert!(refused.unwrap_err().to_string().contains("dropout 0"));
+    /// # Ok::<(), moltx::api::ApiError>(())
+    /// ```
+    pub fn load_with(
+        path: &Path,
+        request: &UncertaintyRequest,
+        device: &Device,
+    ) -> Result<Self, ApiError> {
+        let network = !crate::link::FusionModel::is_fusion_folder(path)
+            && !crate::link::neighbor_file::is_neighbor_file(path);
+        if !network {
+            if *request != UncertaintyRequest::default() {
+                return Err(ApiError::Invalid(format!(
+                    "{}: uncertainty estimates and calibrations apply to moltx network models, \
+                     not to fusion or neighbour models",
+                    path.display()
+                )));
+            }
+            return Ok(Self::from_scorer(
+                crate::link::load_any(path, device)?,
+                device,
+            ));
+        }
+        let ensemble = Ensemble::load(path, device)?;
+        let model = UncertainModel::prepare(ensemble, Some(path), request)?;
+        Ok(Self::from_uncertain(model, device))
+    }
+
+    /// The uncertainty estimator in effect (`None`: none asked for; an ensemble still
+    /// reports its spread).
+    pub fn estimator(&self) -> Option<UncertaintySource> {
+        self.estimator
+    }
+
+    /// The calibration applied to every prediction, if any.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_deref()
+    }
+
+    /// The pipeline options that write what this predictor predicts: `<task>_unc` columns
+    /// when an estimator was asked for, and its calibration.
+    pub fn uncertainty_options(&self) -> crate::screen::UncertaintyOptions {
+        crate::screen::UncertaintyOptions {
+            columns: self.estimator.is_some(),
+            calibration: self.calibration.clone(),
+            bound: None,
+        }
     }
 
     /// The bundled 12-task Tox21 D-MPNN on the CPU (compiled into the library).
@@ -229,17 +322,39 @@ impl Predictor {
                     let i = k;
                     k += 1;
                     return match &scores {
-                        Ok(s) => Ok(Prediction {
-                            tasks: Arc::clone(&self.tasks),
-                            values: s.row(i, t).to_vec(),
-                            spread: s.spread_row(i, t).map(<[f64]>::to_vec),
-                        }),
+                        Ok(s) => Ok(self.prediction(
+                            s.row(i, t).to_vec(),
+                            s.spread_row(i, t).map(<[f64]>::to_vec),
+                        )),
                         Err(e) => Err(MolError::Model(e.to_string())),
                     };
                 };
                 Err(e.clone())
             })
             .collect()
+    }
+}
+
+impl Predictor {
+    /// One molecule's prediction, calibrated when a calibration applies.
+    fn prediction(&self, mut values: Vec<f64>, mut spread: Option<Vec<f64>>) -> Prediction {
+        let (mut interval, mut set) = (None, None);
+        if let Some(c) = &self.calibration {
+            let row = c.apply(&mut values, spread.as_deref_mut());
+            if c.has_intervals() {
+                interval = Some(row.lower.into_iter().zip(row.upper).collect());
+            }
+            if c.has_sets() {
+                set = Some(row.sets);
+            }
+        }
+        Prediction {
+            tasks: Arc::clone(&self.tasks),
+            values,
+            spread,
+            interval,
+            set,
+        }
     }
 }
 
