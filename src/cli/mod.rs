@@ -1,6 +1,7 @@
 //! The command-line front end: one file per subcommand, each parsing flags, calling the
 //! library, and printing. No logic lives here that the library lacks.
 
+pub mod calibrate;
 pub mod columns;
 pub mod connect;
 pub mod connect_eval;
@@ -21,6 +22,7 @@ pub mod train;
 pub mod train_encoder;
 pub mod train_fusion;
 pub mod train_signatures;
+pub mod uncertainty;
 
 use clap::{Parser, Subcommand};
 
@@ -49,10 +51,14 @@ pub enum Command {
     TrainFusion(train_fusion::TrainFusionArgs),
     /// Predict with a trained model: one output row per input row, failures in `error`.
     Predict(predict::PredictArgs),
-    /// Metrics of a trained model on labelled data.
+    /// Metrics of a trained model on labelled data (with uncertainty metrics where an
+    /// uncertainty or calibration exists).
     Evaluate(evaluate::EvaluateArgs),
+    /// Calibrate a model's uncertainty on held-out labelled data (conformal intervals or
+    /// sets, Platt, isotonic, z-scaling); predict and screen apply it from then on.
+    Calibrate(calibrate::CalibrateArgs),
     /// Learned molecule embeddings (the D-MPNN readout) of a trained model.
-    Fingerprint(predict::PredictArgs),
+    Fingerprint(predict::FingerprintArgs),
     /// How much each atom contributes to a D-MPNN's predictions (integrated gradients): a
     /// table of per-atom contributions and a picture per molecule and task.
     Explain(explain::ExplainArgs),
@@ -95,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrainFusion(args) => train_fusion::run(&args),
         Command::Predict(args) => predict::run_predict(&args),
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Fingerprint(args) => predict::run_fingerprint(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Screen(args) => screen::run(&args),

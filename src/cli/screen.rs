@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use super::stream::{StreamArgs, load_model, print_counts, run_stream};
+use super::stream::{StreamArgs, load_model, print_counts, run_pipeline};
+use super::uncertainty::{UncertaintyArgs, load_streaming};
 use crate::model::bundled::{BUNDLED_MODEL_PATH, bundled_tox21};
 use crate::model::{Ensemble, Scorer};
-use crate::screen::ScreenSummary;
+use crate::screen::{ScreenOptions, ScreenSummary};
 
 /// Flags of `moltx screen`.
 #[derive(Debug, clap::Args)]
@@ -37,28 +38,58 @@ pub struct ScreenArgs {
     /// Gene table mapping the disease's symbols to the model's gene ids.
     #[arg(long, requires = "disease")]
     pub gene_table: Option<PathBuf>,
+    /// Uncertainty (`<task>_unc`), calibration and confidence-bound ranking.
+    #[command(flatten)]
+    pub uncertainty: UncertaintyArgs,
 }
 
 /// Runs `moltx screen`.
 pub fn run(args: &ScreenArgs) -> anyhow::Result<()> {
     let device = Device::flex();
-    let scorer: Box<dyn Scorer> = match &args.model {
-        Some(path) => load_model(path, &args.stream, &device)?,
-        None => {
-            eprintln!(
-                "no --model: using the bundled Tox21 D-MPNN ({BUNDLED_MODEL_PATH}, 12 tasks)"
-            );
-            Box::new(Ensemble::new(
+    let load = || -> anyhow::Result<Box<dyn Scorer>> {
+        Ok(match &args.model {
+            Some(path) => load_model(path, &args.stream, &device)?,
+            None => Box::new(Ensemble::new(
                 vec![bundled_tox21(&device)?],
                 Path::new(BUNDLED_MODEL_PATH),
-            )?)
+            )?),
+        })
+    };
+    if args.model.is_none() {
+        eprintln!("no --model: using the bundled Tox21 D-MPNN ({BUNDLED_MODEL_PATH}, 12 tasks)");
+    }
+    let (scorer, uncertainty) = match &args.disease {
+        Some(disease) => {
+            anyhow::ensure!(
+                args.uncertainty.is_empty(),
+                "--uncertainty, --calibration and --bound apply to a model's own outputs, not \
+                 to --disease scores"
+            );
+            (reversal(load()?, disease, args)?, Default::default())
         }
+        None => load_streaming(
+            args.model.as_deref(),
+            &args.uncertainty,
+            (
+                args.stream.flow.batch_size,
+                args.stream.signatures.is_some(),
+            ),
+            &device,
+            load,
+        )?,
     };
-    let scorer = match &args.disease {
-        Some(disease) => reversal(scorer, disease, args)?,
-        None => scorer,
+    let options = ScreenOptions {
+        uncertainty,
+        ..args.stream.options(args.report)
     };
-    let summary = run_stream(&args.stream, scorer.as_ref(), args.report, &device)?;
+    let summary = run_pipeline(
+        &args.stream.library,
+        &args.stream.out,
+        &args.stream.flow,
+        &options,
+        scorer.as_ref(),
+        &device,
+    )?;
     print_summary(args, &summary);
     Ok(())
 }
