@@ -180,8 +180,8 @@ class Model:
         task: Optional[str] = None,
         *,
         steps: int = 64,
-        width: int = 450,
-        height: int = 350,
+        width: int = 500,
+        height: int = 400,
         legend: Optional[str] = None,
         atom_indices: bool = False,
         threads: Optional[int] = None,
@@ -189,7 +189,7 @@ class Model:
         """An SVG picture of one molecule, drawn by RDKit, with atoms shaded by their
         contribution to ``task`` (default: the first task): red raises the output, blue
         lowers it, scaled to the largest contribution in the picture. ``legend`` (default:
-        the SMILES, the task and the output) is drawn under the molecule and is the SVG's
+        the SMILES, the task and the prediction) is drawn under the molecule and is the SVG's
         ``<title>``. In a notebook: ``IPython.display.SVG(model.explain_svg(smiles))``. A
         SMILES RDKit rejects raises :class:`moltx.MoltxError`."""
         return _moltx.explain_svg(

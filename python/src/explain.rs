@@ -11,6 +11,7 @@ use std::sync::Arc;
 use arrow_array::Int64Array;
 use moltx::api::{ApiError, Explainer, Explanation, MolError};
 use moltx::chem::depict::Depiction;
+use moltx::explain::describe_output;
 use pyo3::prelude::*;
 
 use crate::arrow::{self, ArrowColumn};
@@ -175,10 +176,10 @@ fn columns(
 
 /// An SVG picture of one molecule with atoms shaded by their contribution to `task` (the
 /// first task when `None`), drawn by RDKit; the legend and `<title>` are `legend` (default:
-/// the SMILES and the task).
+/// the SMILES, the task and the prediction).
 #[pyfunction]
 #[pyo3(signature = (
-    model, smiles, task = None, *, steps = 64, width = 450, height = 350, legend = None,
+    model, smiles, task = None, *, steps = 64, width = 500, height = 400, legend = None,
     atom_indices = false, threads = None
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -213,9 +214,11 @@ pub fn explain_svg(
                 Some(Err(e)) => return Ok(Err(e.to_string())),
                 None => return Ok(Err("no explanation".into())),
             };
-            let legend = legend
-                .clone()
-                .unwrap_or_else(|| format!("{smiles}\n{task}: {:.3}", e.attributions.output[0]));
+            let task_type = explainer.members()[0].header.task_type;
+            let legend = legend.clone().unwrap_or_else(|| {
+                let output = describe_output(task_type, &task, e.attributions.output[0]);
+                format!("{smiles}   {output}")
+            });
             let depiction = Depiction {
                 width,
                 height,

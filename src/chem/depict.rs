@@ -45,8 +45,8 @@ pub struct Depiction {
 impl Default for Depiction {
     fn default() -> Self {
         Depiction {
-            width: 450,
-            height: 350,
+            width: 500,
+            height: 400,
             legend: String::new(),
             title: None,
             atom_indices: false,

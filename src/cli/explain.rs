@@ -52,10 +52,10 @@ pub struct ExplainArgs {
     #[arg(long, default_value_t = 64)]
     pub steps: usize,
     /// Picture width in pixels.
-    #[arg(long, default_value_t = 450)]
+    #[arg(long, default_value_t = 500)]
     pub width: u32,
     /// Picture height in pixels.
-    #[arg(long, default_value_t = 350)]
+    #[arg(long, default_value_t = 400)]
     pub height: u32,
     /// Draw each atom's index (the `atom` column) in the pictures.
     #[arg(long)]

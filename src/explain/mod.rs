@@ -47,6 +47,7 @@ pub mod report;
 use burn::tensor::Device;
 
 use crate::kernel::KernelError;
+use crate::model::config::TaskType;
 use crate::model::{Checkpoint, InputError, ModelKind, MoleculeInput};
 
 pub use report::{ExplainOptions, ExplainSummary, SkippedRow, write_explanations};
@@ -168,6 +169,15 @@ pub fn task_indices(tasks: &[String], names: &[String]) -> Result<Vec<usize>, Ex
         }
     }
     Ok(out)
+}
+
+/// A picture legend's account of an output: `task p=0.837` (classification: the
+/// probability of the logit) or `task = 2.031` (regression).
+pub fn describe_output(task_type: TaskType, task: &str, output: f64) -> String {
+    match task_type {
+        TaskType::Classification => format!("{task} p={:.3}", 1.0 / (1.0 + (-output).exp())),
+        TaskType::Regression => format!("{task} = {output:.3}"),
+    }
 }
 
 /// Checks that `members` can be explained together: at least one, all D-MPNNs.

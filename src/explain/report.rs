@@ -12,7 +12,8 @@
 //!
 //! `DIR/<row>_<task>.svg`: the molecule drawn by RDKit with atoms shaded by contribution
 //! (red raises the output, blue lowers it; scaled per picture), its legend the id (or the
-//! SMILES when there is none) and the task, its `<title>` the id, SMILES and task. Characters
+//! SMILES when there is none), the task and the prediction ([`describe_output`]), its
+//! `<title>` the id, SMILES and task. Characters
 //! of a task name other than letters, digits, `-`, `_` and `.` become `_` in the file name.
 //!
 //! `DIR/errors.csv`: `row, line, id, error`, the entries skipped (unreadable rows, SMILES
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use rayon::prelude::*;
 
-use super::{ExplainError, IgSettings, integrated_gradients, task_indices};
+use super::{ExplainError, IgSettings, describe_output, integrated_gradients, task_indices};
 use crate::chem::Molecule;
 use crate::chem::depict::{Depiction, svg_with_atom_weights};
 use crate::data::{LibraryOptions, LibraryReader, LibraryRow, MoleculeText};
@@ -286,7 +287,10 @@ pub fn write_explanations(
                 }
                 let name = if id.is_empty() { &p.smiles } else { id };
                 let depiction = Depiction {
-                    legend: format!("{name}\n{task}: {:.3}", a.output[k]),
+                    legend: format!(
+                        "{name}   {}",
+                        describe_output(model.header.task_type, task, a.output[k])
+                    ),
                     title: Some(format!("{name} {} {task}", p.smiles)),
                     ..options.depiction.clone()
                 };

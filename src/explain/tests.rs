@@ -200,3 +200,15 @@ fn models_without_graphs_and_bad_settings_are_refused() {
         "unknown task \"c\" (the model predicts a, b)"
     );
 }
+
+#[test]
+fn legends_state_the_prediction_in_its_own_terms() {
+    assert_eq!(
+        describe_output(TaskType::Classification, "SR-MMP", 0.0),
+        "SR-MMP p=0.500"
+    );
+    assert_eq!(
+        describe_output(TaskType::Regression, "logS", -2.5),
+        "logS = -2.500"
+    );
+}
