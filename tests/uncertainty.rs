@@ -662,6 +662,21 @@ fn z_scaling_and_ensemble_spread_through_calibrate_predict_evaluate() {
     for name in ["nll", "miscalibration_area", "spearman_unc_abs_err"] {
         assert!(u["test"][name].as_f64().is_some(), "{name}: {v}");
     }
+    // The training report has the test split's uncertainty metrics: an ensemble's spread,
+    // a classifier's ECE, nothing for one regression model.
+    let report = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
+    };
+    let ens = report(&f.ensemble);
+    for name in ["nll", "miscalibration_area", "spearman_unc_abs_err"] {
+        assert!(ens["uncertainty"][name].as_f64().is_some(), "{name}: {ens}");
+    }
+    assert!(
+        report(&f.classifier)["uncertainty"]["ece"]
+            .as_f64()
+            .is_some()
+    );
+    assert!(report(&f.dropout_model).get("uncertainty").is_none());
     // And with MC dropout on the dropout model.
     let json = moltx()
         .args([

@@ -91,6 +91,43 @@ pub fn ensemble_predict(
     Ok((mean, sd))
 }
 
+/// Uncertainty metrics of an ensemble on a labelled set (row-major `targets` and `mask`, as
+/// a table stores them), for a training report: the expected calibration error of a
+/// classifier's probabilities and, with two or more members, the metrics of the members'
+/// spread `σ` (Spearman between `σ` and `|y − ŷ|`; for regression also the miscalibration
+/// area and the Gaussian NLL; see [`crate::uncertainty::report`]). `None` when there is
+/// nothing to report (one regression model, or no labels).
+pub fn ensemble_uncertainty_metrics(
+    members: &[Checkpoint],
+    inputs: &[&MoleculeInput],
+    targets: &[f32],
+    mask: &[bool],
+    device: &Device,
+) -> Result<Option<crate::uncertainty::UncertaintyMetrics>, KernelError> {
+    let Some(first) = members.first() else {
+        return Ok(None);
+    };
+    let header = &first.header;
+    let classification = header.task_type == super::config::TaskType::Classification;
+    if (!classification && members.len() < 2) || !mask.iter().any(|&m| m) {
+        return Ok(None);
+    }
+    let (mean, sd) = ensemble_predict(members, inputs, Ensemble::DEFAULT_BATCH_SIZE, device)?;
+    let truths: Vec<f64> = targets.iter().map(|&y| f64::from(y)).collect();
+    Ok(Some(crate::uncertainty::UncertaintyMetrics::compute(
+        &crate::uncertainty::LabelledPredictions {
+            classification,
+            tasks: &header.tasks,
+            preds: &mean,
+            truths: &truths,
+            mask,
+            sds: (members.len() > 1).then_some(sd.as_slice()),
+            intervals: None,
+            sets: None,
+        },
+    )))
+}
+
 /// One model or an ensemble of models of the same architecture and tasks: the prediction is
 /// the members' mean, and the spread their population standard deviation (with two or more).
 /// With MC dropout ([`Ensemble::with_mc_dropout`]) the prediction is the mean of every

@@ -115,6 +115,10 @@ pub struct TrainReport {
     /// Plots that could not be drawn, and why (e.g. no font installed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plot_problems: Vec<String>,
+    /// Uncertainty metrics of the test split: ECE (classification) and, for an ensemble, those
+    /// of its spread ([`crate::model::ensemble::ensemble_uncertainty_metrics`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<crate::uncertainty::UncertaintyMetrics>,
 }
 
 /// Classification when every label is 0 or 1, else regression.
@@ -475,6 +479,13 @@ pub fn run_train(
         model_files,
         plots: plots.iter().map(|p| p.display().to_string()).collect(),
         plot_problems,
+        uncertainty: crate::model::ensemble::ensemble_uncertainty_metrics(
+            &members,
+            &test_in,
+            &test.targets,
+            &test.mask,
+            device,
+        )?,
     };
     write_atomic(
         &job.out.join("metrics.json"),
