@@ -275,7 +275,8 @@ pub fn write_explanations(
                         .write_record([&row, id, &p.smiles, task, &atom, element, &c])
                         .map_err(&a_err)?;
                 }
-                let sum: f64 = a.task_row(k).iter().sum();
+                // `+ 0.0`: an empty sum is −0, written "-0".
+                let sum: f64 = a.task_row(k).iter().sum::<f64>() + 0.0;
                 let values = [a.output[k], a.baseline[k], sum].map(|v| v.to_string());
                 outputs_csv
                     .write_record([
