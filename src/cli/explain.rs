@@ -39,7 +39,7 @@ pub struct ExplainArgs {
     /// Compound file: .smi, .csv, .tsv, .sdf (each optionally .gz) or .parquet.
     #[arg(long, alias = "library")]
     pub input: PathBuf,
-    /// Output folder (created if missing; files of an earlier run are overwritten).
+    /// Output folder (created if missing; files of the same names are replaced).
     #[arg(long)]
     pub out: PathBuf,
     /// A task to explain (repeat for several); default: every task of the model.
