@@ -34,21 +34,47 @@ class Model:
     (['smiles', 'NR-AR'], True)
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_load")
 
-    def __init__(self, native: _moltx.Model) -> None:
+    def __init__(self, native: _moltx.Model, load: Optional[Dict[str, Any]] = None) -> None:
         """Wraps a native model; use :meth:`load` or :meth:`bundled`."""
         self._native = native
+        self._load: Dict[str, Any] = load or {}
 
     @classmethod
     def load(
-        cls, path: PathLike, *, threads: Optional[int] = None, max_atoms: Optional[int] = None
+        cls,
+        path: PathLike,
+        *,
+        threads: Optional[int] = None,
+        max_atoms: Optional[int] = None,
+        uncertainty: Optional[str] = None,
+        samples: Optional[int] = None,
+        seed: Optional[int] = None,
+        calibration: Union[PathLike, bool, None] = None,
     ) -> "Model":
         """Loads a model file, an ensemble folder, a neighbour model or a fusion folder.
 
         ``threads`` is the default thread count of this model's calls; ``max_atoms`` the
-        size limit (molecules with more heavy atoms fail as "too large")."""
-        return cls(_moltx.Model.load(os.fspath(path), threads=threads, max_atoms=max_atoms))
+        size limit (molecules with more heavy atoms fail as "too large").
+
+        ``uncertainty``: ``"ensemble"`` (the members' standard deviation) or ``"dropout"``
+        (MC dropout: ``samples`` forward passes with dropout on, default 30, masks from
+        ``seed``, default 0; the model must have been trained with dropout); predictions then
+        carry ``<task>_unc``, a standard deviation in the task's units. ``calibration``: the
+        model's calibration file (``moltx calibrate``) is applied when it exists (``None`` or
+        ``True``), not at all (``False``), or another file (a path); it adds ``<task>_lo`` and
+        ``<task>_hi`` (conformal intervals), ``<task>_set`` (conformal sets) or recalibrates
+        the probabilities or ``<task>_unc``."""
+        if isinstance(calibration, (str, os.PathLike)):
+            calibration = os.path.abspath(os.fspath(calibration))
+        load = dict(
+            uncertainty=uncertainty, samples=samples, seed=seed, calibration=calibration
+        )
+        native = _moltx.Model.load(
+            os.fspath(path), threads=threads, max_atoms=max_atoms, **load
+        )
+        return cls(native, {k: v for k, v in load.items() if v is not None})
 
     @classmethod
     def bundled(cls, *, threads: Optional[int] = None, max_atoms: Optional[int] = None) -> "Model":
@@ -69,8 +95,22 @@ class Model:
 
     @property
     def is_ensemble(self) -> bool:
-        """True when predictions carry a standard deviation per task (``<task>_std``)."""
+        """True when predictions carry a standard deviation per task (``<task>_std``, or
+        ``<task>_unc`` with an uncertainty estimate)."""
         return self._native.has_spread
+
+    @property
+    def uncertainty(self) -> Optional[str]:
+        """The uncertainty estimator in effect: ``"ensemble"``, ``"dropout"`` (asked for, or
+        the one the calibration was fitted with) or ``None``."""
+        return self._native.uncertainty
+
+    @property
+    def calibration(self) -> Optional[Dict[str, Any]]:
+        """The calibration applied to every prediction (the fitted calibration as
+        ``moltx calibrate`` wrote it), or ``None``."""
+        text = self._native.calibration_json
+        return None if text is None else dict(json.loads(text))
 
     @property
     def path(self) -> Optional[str]:
@@ -106,7 +146,9 @@ class Model:
         ``smiles``: a list (or any iterable) of SMILES strings, a pandas Series, a pyarrow
         Array or ChunkedArray, or RDKit ``Mol`` objects (written as SMILES with
         ``Chem.MolToSmiles``). Columns: ``smiles``, one per task, ``<task>_std`` per task
-        for ensembles, and ``error`` (missing where the row was scored; the reason where it
+        for ensembles (``<task>_unc`` with an uncertainty estimate or a calibration),
+        ``<task>_lo`` and ``<task>_hi`` (conformal intervals) or ``<task>_set`` (conformal
+        sets: ``"0"``, ``"1"``, ``"0,1"`` or ``""``) when a calibration makes them, and ``error`` (missing where the row was scored; the reason where it
         failed, whose values are then NaN/null). ``as_arrow=True`` returns a
         ``pyarrow.Table`` (its buffers are the Rust library's own, not copied)."""
         columns = self._native.predict_columns(_convert.smiles_array(smiles), threads=threads)
@@ -208,17 +250,22 @@ class Model:
         """Pickles as the way to load it again, by absolute path (Ray and Spark ship models
         to workers so; the file must be readable there)."""
         path = None if self.path is None else os.path.abspath(self.path)
-        return (_restore, (path, self.threads, self.max_atoms))
+        return (_restore, (path, self.threads, self.max_atoms, self._load))
 
     def __repr__(self) -> str:
         return repr(self._native)
 
 
-def _restore(path: Optional[str], threads: Optional[int], max_atoms: int) -> Model:
-    """Loads a pickled model again."""
+def _restore(
+    path: Optional[str],
+    threads: Optional[int],
+    max_atoms: int,
+    load: Optional[Dict[str, Any]] = None,
+) -> Model:
+    """Loads a pickled model again (with the uncertainty it was loaded with)."""
     if path is None:
         return Model.bundled(threads=threads, max_atoms=max_atoms)
-    return Model.load(path, threads=threads, max_atoms=max_atoms)
+    return Model.load(path, threads=threads, max_atoms=max_atoms, **(load or {}))
 
 
 def as_model(model: Union[Model, PathLike, None]) -> Model:

@@ -2,7 +2,7 @@
 package's wrappers; these signatures are what they call."""
 
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 __version__: str
 
@@ -21,7 +21,16 @@ class Model:
     """A loaded model (the facade's ``Predictor``)."""
 
     @staticmethod
-    def load(path: str, *, threads: Optional[int] = None, max_atoms: Optional[int] = None) -> "Model": ...
+    def load(
+        path: str,
+        *,
+        threads: Optional[int] = None,
+        max_atoms: Optional[int] = None,
+        uncertainty: Optional[str] = None,
+        samples: Optional[int] = None,
+        seed: Optional[int] = None,
+        calibration: Union[str, bool, None] = None,
+    ) -> "Model": ...
     @staticmethod
     def bundled(*, threads: Optional[int] = None, max_atoms: Optional[int] = None) -> "Model": ...
     @property
@@ -30,6 +39,10 @@ class Model:
     def input_spec_json(self) -> str: ...
     @property
     def has_spread(self) -> bool: ...
+    @property
+    def uncertainty(self) -> Optional[str]: ...
+    @property
+    def calibration_json(self) -> Optional[str]: ...
     @property
     def path(self) -> Optional[Path]: ...
     @property

@@ -4,7 +4,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use moltx::api::{Device, MolError, Prediction, Predictor};
+use moltx::model::calibration::set_label;
+use moltx::model::mc_dropout::McDropout;
+use moltx::model::uncertainty::{CalibrationChoice, UncertaintyRequest, UncertaintySource};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 
 use crate::arrow::{self, ArrowColumn};
 use crate::error::api_error;
@@ -73,6 +78,53 @@ impl Model {
     }
 }
 
+/// The request of `Model.load`'s uncertainty arguments: `uncertainty` (`"ensemble"`,
+/// `"dropout"` or `None`), MC dropout's `samples` and `seed`, and `calibration` (`None` or
+/// `True`: the model's own file when it exists; `False`: none; a path: that file).
+fn uncertainty_request(
+    uncertainty: Option<&str>,
+    samples: Option<usize>,
+    seed: Option<u64>,
+    calibration: Option<&Bound<'_, PyAny>>,
+) -> PyResult<UncertaintyRequest> {
+    let estimator = match uncertainty {
+        Some("dropout") => Some(UncertaintySource::Dropout(
+            McDropout::new(
+                samples.unwrap_or(McDropout::DEFAULT_SAMPLES),
+                seed.unwrap_or(0),
+            )
+            .map_err(|e| PyValueError::new_err(e.to_string()))?,
+        )),
+        Some("ensemble") | None if samples.is_some() || seed.is_some() => {
+            return Err(PyValueError::new_err(
+                "samples and seed go with uncertainty=\"dropout\"",
+            ));
+        }
+        Some("ensemble") => Some(UncertaintySource::Spread),
+        None => None,
+        Some(other) => {
+            return Err(PyValueError::new_err(format!(
+                "uncertainty={other:?}: expected \"ensemble\", \"dropout\" or None"
+            )));
+        }
+    };
+    let calibration = match calibration {
+        None => CalibrationChoice::Auto,
+        Some(c) if c.is_instance_of::<PyBool>() => {
+            if c.extract::<bool>()? {
+                CalibrationChoice::Auto
+            } else {
+                CalibrationChoice::Off
+            }
+        }
+        Some(c) => CalibrationChoice::File(c.extract::<PathBuf>()?),
+    };
+    Ok(UncertaintyRequest {
+        estimator,
+        calibration,
+    })
+}
+
 /// Predictions of `smiles` in slices, looking at the stop flag between slices; rows after a
 /// stop are left out (the caller raises). `None` inputs fail as missing.
 fn predict_all(
@@ -103,17 +155,29 @@ fn predict_all(
 #[pymethods]
 impl Model {
     /// Loads a model file, a folder of them (an ensemble), a nearest-neighbour model file or
-    /// a fusion folder.
+    /// a fusion folder, with an uncertainty estimate and calibration ([`uncertainty_request`]).
     #[staticmethod]
-    #[pyo3(signature = (path, *, threads = None, max_atoms = None))]
+    #[pyo3(signature = (
+        path, *, threads = None, max_atoms = None, uncertainty = None, samples = None,
+        seed = None, calibration = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn load(
         py: Python<'_>,
         path: PathBuf,
         threads: Option<usize>,
         max_atoms: Option<usize>,
+        uncertainty: Option<&str>,
+        samples: Option<usize>,
+        seed: Option<u64>,
+        calibration: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let device = Device::flex();
-        let loaded = run(py, threads, |_| Predictor::load(&path, &device))?.into_result()?;
+        let request = uncertainty_request(uncertainty, samples, seed, calibration)?;
+        let loaded = run(py, threads, |_| {
+            Predictor::load_with(&path, &request, &device)
+        })?
+        .into_result()?;
         let predictor = loaded.map_err(|e| api_error(&e))?;
         Ok(Self::new(predictor, Some(path), threads, max_atoms))
     }
@@ -144,6 +208,25 @@ impl Model {
     #[getter]
     fn has_spread(&self) -> bool {
         self.predictor.has_spread()
+    }
+
+    /// The uncertainty estimator in effect: `"ensemble"`, `"dropout"` or `None`.
+    #[getter]
+    fn uncertainty(&self) -> Option<&'static str> {
+        self.predictor.estimator().map(|e| match e {
+            UncertaintySource::Spread => "ensemble",
+            UncertaintySource::Dropout(_) => "dropout",
+        })
+    }
+
+    /// The calibration applied to every prediction, as JSON (`None`: none).
+    #[getter]
+    fn calibration_json(&self) -> PyResult<Option<String>> {
+        self.predictor
+            .calibration()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     /// The model's file or folder (`None` for the bundled model).
@@ -223,8 +306,9 @@ impl Model {
     }
 }
 
-/// The columns of predictions: `smiles`, one per task, one `_std` per task for ensembles,
-/// `error`.
+/// The columns of predictions: `smiles`, one per task, one `_std` per task for ensembles
+/// (`_unc` when an uncertainty was asked for or a calibration applies), `_lo` and `_hi` per
+/// task for conformal intervals, `_set` per task for conformal sets, `error`.
 fn prediction_columns(
     predictor: &Predictor,
     input: &[Option<&str>],
@@ -254,11 +338,42 @@ fn prediction_columns(
         ));
     }
     if predictor.has_spread() {
+        let uncertain = predictor.estimator().is_some() || predictor.calibration().is_some();
+        let suffix = if uncertain { "unc" } else { "std" };
         for (j, t) in tasks.iter().enumerate() {
             columns.push((
-                format!("{t}_std"),
+                format!("{t}_{suffix}"),
                 ArrowColumn::floats(column(j, true), Some(valid.clone())),
             ));
+        }
+    }
+    let calibration = predictor.calibration();
+    if calibration.is_some_and(|c| c.has_intervals()) {
+        for (bound, suffix) in [(0, "lo"), (1, "hi")] {
+            for (j, t) in tasks.iter().enumerate() {
+                let values = results
+                    .iter()
+                    .map(|r| match r {
+                        Ok(Prediction {
+                            interval: Some(i), ..
+                        }) => i.get(j).map_or(f64::NAN, |(lo, hi)| [*lo, *hi][bound]),
+                        _ => f64::NAN,
+                    })
+                    .collect();
+                columns.push((
+                    format!("{t}_{suffix}"),
+                    ArrowColumn::floats(values, Some(valid.clone())),
+                ));
+            }
+        }
+    }
+    if calibration.is_some_and(|c| c.has_sets()) {
+        for (j, t) in tasks.iter().enumerate() {
+            let sets = results.iter().map(|r| match r {
+                Ok(Prediction { set: Some(s), .. }) => s.get(j).map(|s| set_label(*s)),
+                _ => None,
+            });
+            columns.push((format!("{t}_set"), ArrowColumn::strings(sets)));
         }
     }
     columns.push((
