@@ -102,7 +102,7 @@ mod tests {
     fn first_weights(net: &PropertyNet) -> Vec<f32> {
         let mut c = Collect(Vec::new());
         net.visit(&mut c);
-        c.0[0].clone().into_data().to_vec::<f32>().unwrap()
+        c.0[0].clone().into_data().try_to_vec::<f32>().unwrap()
     }
 
     #[test]
