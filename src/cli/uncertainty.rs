@@ -245,8 +245,17 @@ pub fn load_streaming(
     });
     let own_file =
         path.is_some_and(|p| crate::model::calibration::default_calibration_path(p).is_file());
+    // `--no-calibration` alone asks for nothing a fusion or neighbour model lacks.
+    let asks = !UncertaintyArgs {
+        calibration: CalibrationArgs {
+            no_calibration: false,
+            ..args.calibration.clone()
+        },
+        ..args.clone()
+    }
+    .is_empty();
     if !network || (args.is_empty() && !own_file) {
-        if !network && !args.is_empty() {
+        if !network && asks {
             // Explains why the flags do not apply.
             load_network(path.unwrap_or(Path::new("")), batch_size, device)?;
         }
