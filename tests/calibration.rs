@@ -339,3 +339,47 @@ fn parquet_output_and_an_interrupted_run_keep_the_uncertainty_columns() {
         f.n_test
     );
 }
+
+#[test]
+fn a_calibration_written_elsewhere_is_applied_when_named_and_no_normalize_keeps_widths() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    // The ensemble's spread normalizes intervals unless --no-normalize says otherwise.
+    let widths = |calibration: &Path| -> Vec<f64> {
+        let out = dir.path().join("w.csv");
+        predict(
+            &f.ensemble,
+            &f.test,
+            &out,
+            &["--calibration", calibration.to_str().unwrap()],
+        );
+        let table = read_csv(&out);
+        assert_eq!(
+            table.0,
+            ["row", "id", "smiles", "y", "y_unc", "y_lo", "y_hi", "error"]
+        );
+        let (lo, hi) = (column(&table, "y_lo"), column(&table, "y_hi"));
+        lo.iter().zip(&hi).map(|(l, h)| h - l).collect()
+    };
+    let normalized = dir.path().join("normalized.json");
+    let plain = dir.path().join("plain.json");
+    let out = |p: &Path| p.to_str().unwrap().to_string();
+    let said = calibrate(
+        &f.ensemble,
+        &f.cal,
+        "conformal",
+        &["--out", &out(&normalized)],
+    );
+    assert!(said.contains("(× unc)") && said.contains("uncertainty: the model's own spread"));
+    calibrate(
+        &f.ensemble,
+        &f.cal,
+        "conformal",
+        &["--no-normalize", "--out", &out(&plain)],
+    );
+    assert!(!f.ensemble.join("calibration.json").exists(), "--out only");
+    let varying = widths(&normalized);
+    assert!(varying.iter().any(|w| (w - varying[0]).abs() > 1e-3));
+    let constant = widths(&plain);
+    assert!(constant.iter().all(|w| (w - constant[0]).abs() < 1e-5));
+}
