@@ -125,6 +125,12 @@ def train_moltx(a, name: str, split: Path, seed: int, workdir: Path) -> tuple[fl
     return float(metrics["test"][key]), f"{float(metrics['val'][key]):.6f}"
 
 
+def finished(results: Path) -> set[tuple]:
+    """The runs results.csv holds now (another `run` may be filling it too)."""
+    with results.open(newline="") as f:
+        return {(r["tool"], r["label"], r["set"], r["split"], r["seed"]) for r in csv.DictReader(f)}
+
+
 def cmd_run(a) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,9 +148,11 @@ def cmd_run(a) -> None:
                 split = split_file(a, name, kind)
                 for tool in tools:
                     seeds = range(a.chemprop_seeds if tool == "chemprop" else a.moltx_seeds)
+                    if tool == "moltx":
+                        seeds = [s * a.seed_step for s in seeds]
                     label = "defaults" if tool == "chemprop" else a.label
                     for seed in seeds:
-                        if (tool, label, name, kind, str(seed)) in done:
+                        if (tool, label, name, kind, str(seed)) in done | finished(results):
                             continue
                         start = time.time()
                         train = train_chemprop if tool == "chemprop" else train_moltx
@@ -195,6 +203,10 @@ def main() -> None:
     r.add_argument("--moltx-seeds", type=int, default=5)
     r.add_argument("--moltx-args", default="")
     r.add_argument("--label", default="defaults")
+    r.add_argument(
+        "--seed-step", type=int, default=1,
+        help="moltx seeds 0, k, 2k, ...: with --ensemble k, members of different runs differ",
+    )
     t = sub.add_parser("table")
     t.add_argument("--out", required=True)
     a = p.parse_args()
