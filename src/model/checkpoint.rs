@@ -40,8 +40,23 @@ pub const MAGIC: &[u8; 8] = b"MOLTXMDL";
 /// Version 4 added `input_spec`, what the model reads ([`InputSpec`]); for older files it is
 /// derived from the architecture on load.
 pub const FORMAT_VERSION: u32 = 4;
+/// The format version of a model with a variance head: version 5 added `model.head`
+/// ([`super::config::HeadKind`]; absent: a point head), so that a build reading only
+/// versions up to 4 refuses such a file instead of misreading its outputs. Point-head models
+/// are still written as version 4, byte for byte as before.
+pub const VARIANCE_HEAD_VERSION: u32 = 5;
 /// Format versions this build reads.
-pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3, 4];
+pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3, 4, 5];
+
+/// The format version a model of this architecture is written with: [`FORMAT_VERSION`],
+/// or [`VARIANCE_HEAD_VERSION`] for a variance head.
+pub fn format_version_of(model: &ModelConfig) -> u32 {
+    if model.head.is_point() {
+        FORMAT_VERSION
+    } else {
+        VARIANCE_HEAD_VERSION
+    }
+}
 
 /// Per-task standardization of regression targets: `y = ŷ·sd + mean`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +94,19 @@ pub struct CheckpointHeader {
     /// architecture, and refuses a file whose stated spec contradicts its architecture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_spec: Option<InputSpec>,
+}
+
+impl CheckpointHeader {
+    /// The header of a model file, without building its network (the file's framing and
+    /// checksum are checked, its weights are not read into a model).
+    pub fn read(path: &Path) -> Result<Self, CheckpointError> {
+        let bytes = read_file(path)?;
+        let (_, header, _) = unframe(&bytes, MAGIC, READABLE_VERSIONS, path)?;
+        serde_json::from_slice(header).map_err(|e| CheckpointError::BadHeader {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    }
 }
 
 /// A loaded (or trained) model: header plus network.
@@ -181,7 +209,8 @@ impl Checkpoint {
             .into_record()
             .into_bytes()
             .map_err(|e| e.to_string())?;
-        Ok(frame(MAGIC, FORMAT_VERSION, &header, &weights))
+        let version = format_version_of(&self.header.model);
+        Ok(frame(MAGIC, version, &header, &weights))
     }
 
     /// Writes the model file (through a temporary file renamed into place).
@@ -233,6 +262,15 @@ impl Checkpoint {
                     "{} outputs but {} task names",
                     header.model.n_tasks,
                     header.tasks.len()
+                ),
+            });
+        }
+        if header.model.head.has_variance() && header.task_type != TaskType::Regression {
+            return Err(CheckpointError::BadHeader {
+                path: p(),
+                reason: format!(
+                    "a {} head predicts a regression's variance; this model is a classifier",
+                    header.model.head.name()
                 ),
             });
         }
@@ -358,7 +396,7 @@ fn net_size(config: &ModelConfig) -> Option<u64> {
         head_in,
         config.ffn_hidden,
         config.ffn_layers,
-        config.n_tasks,
+        config.n_outputs(),
     )?;
     let features = match &config.feature_encoder {
         Some(e) => {

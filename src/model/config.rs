@@ -66,6 +66,62 @@ pub struct ModelConfig {
     /// whose embedding replaces them before the head (none: descriptors go in as they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature_encoder: Option<FeatureEncoderConfig>,
+    /// What the head predicts per task: a value ([`HeadKind::Point`], the default, not
+    /// written to model files), a mean and a variance, or the four evidential parameters
+    /// ([`super::head`]).
+    #[serde(default, skip_serializing_if = "HeadKind::is_point")]
+    pub head: HeadKind,
+}
+
+/// What a regression head predicts for each task, and so how it is trained and how its
+/// uncertainty is read ([`super::head`] has the formulas). The head's last layer has
+/// [`HeadKind::outputs_per_task`] `· n_tasks` units in blocks of `n_tasks`, as chemprop's
+/// `MveFFN` and `EvidentialFFN` lay them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadKind {
+    /// One value `ŷ` per task (regression values or classification logits), trained by MSE
+    /// or binary cross-entropy.
+    #[default]
+    Point,
+    /// Mean–variance estimation (Nix & Weigend 1994; chemprop's `MveFFN`): a mean `μ` and a
+    /// variance `v = softplus(s)` per task, trained by the Gaussian negative log-likelihood.
+    MeanVariance,
+    /// Deep evidential regression (Amini et al. 2020; chemprop's `EvidentialFFN`): the
+    /// Normal-Inverse-Gamma parameters `γ, ν, α, β` per task, trained by their negative
+    /// log-likelihood plus an evidence regularizer.
+    Evidential,
+}
+
+impl HeadKind {
+    /// Units of the last layer per task: 1, 2 (`μ, s`) or 4 (`γ, ν, α, β` before their
+    /// activations).
+    pub fn outputs_per_task(self) -> usize {
+        match self {
+            HeadKind::Point => 1,
+            HeadKind::MeanVariance => 2,
+            HeadKind::Evidential => 4,
+        }
+    }
+
+    /// True for the plain head (one value per task, no predicted variance).
+    pub fn is_point(&self) -> bool {
+        *self == HeadKind::Point
+    }
+
+    /// The head's name in messages: `point`, `mean-variance`, `evidential`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HeadKind::Point => "point",
+            HeadKind::MeanVariance => "mean-variance",
+            HeadKind::Evidential => "evidential",
+        }
+    }
+
+    /// True when the head predicts a variance per task.
+    pub fn has_variance(self) -> bool {
+        !self.is_point()
+    }
 }
 
 /// Shape of the encoder applied to molecule-level features:
@@ -103,7 +159,13 @@ impl ModelConfig {
             preactivation_skip: true,
             descriptors: None,
             feature_encoder: None,
+            head: HeadKind::Point,
         }
+    }
+
+    /// Units of the head's last layer: `n_tasks ·` [`HeadKind::outputs_per_task`].
+    pub fn n_outputs(&self) -> usize {
+        self.n_tasks.saturating_mul(self.head.outputs_per_task())
     }
 
     /// Width of the molecule embedding fed to the head.

@@ -61,7 +61,12 @@ pub fn load_ensemble(path: &Path, device: &Device) -> Result<Vec<Checkpoint>, Ch
     Ok(members)
 }
 
-/// Mean and population standard deviation over members (`len × n_tasks` each).
+/// Mean and standard deviation over members (`len × n_tasks` each): the members' mean
+/// prediction `ŷ̄ = (1/K) Σₖ ŷₖ` and, by the law of total variance,
+/// `σ² = (1/K) Σₖ (vₖ + ŷₖ²) − ŷ̄² = (1/K) Σₖ vₖ + (1/K) Σₖ (ŷₖ − ŷ̄)²`, where `vₖ` is member
+/// `k`'s own predicted variance (a variance head, [`super::head`]) and 0 for a point head:
+/// for plain members the population standard deviation of their predictions, for one
+/// mean–variance model its predicted `σ`.
 pub fn ensemble_predict(
     members: &[Checkpoint],
     inputs: &[&MoleculeInput],
@@ -70,33 +75,55 @@ pub fn ensemble_predict(
 ) -> Result<(Vec<f64>, Vec<f64>), KernelError> {
     // Batches run side by side (one per thread): small batches stay in cache, and no thread
     // waits at the barriers of a parallel matrix product.
-    let preds: Vec<Vec<f64>> = members
+    let preds: Vec<(Vec<f64>, Option<Vec<f64>>)> = members
         .iter()
         .map(|m| {
-            let parts: Vec<Vec<f64>> = inputs
+            let parts: Vec<(Vec<f64>, Option<Vec<f64>>)> = inputs
                 .par_chunks(batch_size.max(1))
-                .map(|batch| m.predict(batch, batch_size, device))
+                .map(|batch| m.predict_with_variance(batch, batch_size, device))
                 .collect::<Result<_, _>>()?;
-            Ok(parts.concat())
+            let mut values = Vec::new();
+            let mut vars: Option<Vec<f64>> = None;
+            for (v, var) in parts {
+                values.extend(v);
+                if let Some(var) = var {
+                    vars.get_or_insert_with(Vec::new).extend(var);
+                }
+            }
+            Ok((values, vars))
         })
         .collect::<Result<_, KernelError>>()?;
-    let n = preds.first().map_or(0, Vec::len);
+    let n = preds.first().map_or(0, |p| p.0.len());
     let k = preds.len().max(1) as f64;
     let mean: Vec<f64> = (0..n)
-        .map(|i| preds.iter().map(|p| p[i]).sum::<f64>() / k)
+        .map(|i| preds.iter().map(|p| p.0[i]).sum::<f64>() / k)
         .collect();
     let sd: Vec<f64> = (0..n)
-        .map(|i| (preds.iter().map(|p| (p[i] - mean[i]).powi(2)).sum::<f64>() / k).sqrt())
+        .map(|i| {
+            let spread = preds
+                .iter()
+                .map(|p| (p.0[i] - mean[i]).powi(2))
+                .sum::<f64>()
+                / k;
+            let own = preds
+                .iter()
+                .filter_map(|p| p.1.as_ref().map(|v| v[i]))
+                .reduce(|a, b| a + b);
+            match own {
+                Some(total) => (total / k + spread).sqrt(),
+                None => spread.sqrt(),
+            }
+        })
         .collect();
     Ok((mean, sd))
 }
 
 /// Uncertainty metrics of an ensemble on a labelled set (row-major `targets` and `mask`, as
 /// a table stores them), for a training report: the expected calibration error of a
-/// classifier's probabilities and, with two or more members, the metrics of the members'
-/// spread `σ` (Spearman between `σ` and `|y − ŷ|`; for regression also the miscalibration
+/// classifier's probabilities and, with two or more members or a variance head, the metrics
+/// of the ensemble's `σ` ([`ensemble_predict`]; Spearman between `σ` and `|y − ŷ|`; for regression also the miscalibration
 /// area and the Gaussian NLL; see [`crate::uncertainty::report`]). `None` when there is
-/// nothing to report (one regression model, or no labels).
+/// nothing to report (one point-head regression model, or no labels).
 pub fn ensemble_uncertainty_metrics(
     members: &[Checkpoint],
     inputs: &[&MoleculeInput],
@@ -109,7 +136,8 @@ pub fn ensemble_uncertainty_metrics(
     };
     let header = &first.header;
     let classification = header.task_type == super::config::TaskType::Classification;
-    if (!classification && members.len() < 2) || !mask.iter().any(|&m| m) {
+    let spread = members.len() > 1 || header.model.head.has_variance();
+    if (!classification && !spread) || !mask.iter().any(|&m| m) {
         return Ok(None);
     }
     let (mean, sd) = ensemble_predict(members, inputs, Ensemble::DEFAULT_BATCH_SIZE, device)?;
@@ -121,7 +149,7 @@ pub fn ensemble_uncertainty_metrics(
             preds: &mean,
             truths: &truths,
             mask,
-            sds: (members.len() > 1).then_some(sd.as_slice()),
+            sds: spread.then_some(sd.as_slice()),
             intervals: None,
             sets: None,
         },
@@ -129,7 +157,8 @@ pub fn ensemble_uncertainty_metrics(
 }
 
 /// One model or an ensemble of models of the same architecture and tasks: the prediction is
-/// the members' mean, and the spread their population standard deviation (with two or more).
+/// the members' mean, and the spread their population standard deviation (with two or
+/// more), or for members with a variance head their total predicted `σ` ([`ensemble_predict`]).
 /// With MC dropout ([`Ensemble::with_mc_dropout`]) the prediction is the mean of every
 /// member's sampled predictions and the spread their standard deviation
 /// ([`super::mc_dropout`]), for one model too.
@@ -209,6 +238,12 @@ impl Ensemble {
         &self.members
     }
 
+    /// True when the members predict their own variance ([`super::head`]): the spread is
+    /// then theirs (combined over members by the law of total variance), one model too.
+    pub fn has_variance_head(&self) -> bool {
+        self.first().header.model.head.has_variance()
+    }
+
     /// The first member (whose header describes them all).
     pub fn first(&self) -> &Checkpoint {
         &self.members[0]
@@ -225,7 +260,7 @@ impl Scorer for Ensemble {
     }
 
     fn has_spread(&self) -> bool {
-        self.members.len() > 1 || self.mc.is_some()
+        self.members.len() > 1 || self.mc.is_some() || self.has_variance_head()
     }
 
     fn prepare(

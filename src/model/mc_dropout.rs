@@ -6,7 +6,9 @@
 //! `m ~ Bernoulli(1 − p)`, giving a prediction `ŷₖₛ` (un-standardized, or a probability). The
 //! prediction is their mean and the uncertainty their population standard deviation:
 //!
-//! `ŷ = (1/KS) Σₖₛ ŷₖₛ`, `σ = √((1/KS) Σₖₛ (ŷₖₛ − ŷ)²)`.
+//! `ŷ = (1/KS) Σₖₛ ŷₖₛ`, `σ = √((1/KS) Σₖₛ (ŷₖₛ − ŷ)²)`. Members with a variance head
+//! ([`super::head`]) also predict a variance `vₖₛ` per sample, and then
+//! `σ² = (1/KS) Σₖₛ vₖₛ + (1/KS) Σₖₛ (ŷₖₛ − ŷ)²` (the law of total variance).
 //!
 //! The D-MPNN encoder has no dropout, so each batch's embeddings are computed once and only
 //! the head (and the feature encoder) are sampled. Row `i`'s masks are drawn from a generator
@@ -28,7 +30,7 @@ use super::checkpoint::Checkpoint;
 use super::config::ModelConfig;
 use super::ffn::Ffn;
 use super::net::{BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors};
-use super::predict::postprocess;
+use super::predict::postprocess_outputs;
 use super::uncertainty::UncertaintyError;
 use crate::kernel::KernelError;
 
@@ -242,8 +244,11 @@ fn to_vec(y: Tensor<2>) -> Result<Vec<f32>, KernelError> {
         .map_err(|e| KernelError::InvalidBatch(format!("{e:?}")))
 }
 
-/// Mean and population standard deviation, entry by entry, of equally long samples.
-fn mean_and_sd(samples: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+/// Mean and standard deviation, entry by entry, of equally long samples: their population
+/// standard deviation and, when the samples come with their own predicted variances `vₛ`
+/// (a variance head), by the law of total variance
+/// `σ² = (1/S) Σₛ vₛ + (1/S) Σₛ (ŷₛ − ŷ)²`.
+fn mean_and_sd(samples: &[Vec<f64>], variances: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
     let len = samples.first().map_or(0, Vec::len);
     let k = samples.len().max(1) as f64;
     let mean: Vec<f64> = (0..len)
@@ -251,26 +256,32 @@ fn mean_and_sd(samples: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
         .collect();
     let sd = (0..len)
         .map(|i| {
-            (samples
+            let spread = samples
                 .iter()
                 .map(|s| (s[i] - mean[i]).powi(2))
                 .sum::<f64>()
-                / k)
-                .sqrt()
+                / k;
+            if variances.is_empty() {
+                spread.sqrt()
+            } else {
+                (variances.iter().map(|v| v[i]).sum::<f64>() / k + spread).sqrt()
+            }
         })
         .collect();
     (mean, sd)
 }
 
-/// The `K·S` sampled predictions of one batch (row-major `len × n_tasks` each).
+/// The `K·S` sampled predictions of one batch (row-major `len × n_tasks` each), and their
+/// predicted variances when the members have a variance head (none otherwise).
 fn batch_samples(
     members: &[Checkpoint],
     inputs: &[&MoleculeInput],
     keys: &[u64],
     mc: McDropout,
     device: &Device,
-) -> Result<Vec<Vec<f64>>, KernelError> {
+) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>), KernelError> {
     let mut samples = Vec::with_capacity(members.len() * mc.samples);
+    let mut variances = Vec::new();
     for (k, member) in members.iter().enumerate() {
         let (config, header) = (&member.header.model, &member.header);
         let net = member.net.valid();
@@ -282,15 +293,18 @@ fn batch_samples(
                 .map(|&key| ChaCha8Rng::seed_from_u64(row_seed(mc.seed, k, s, key)))
                 .collect();
             let raw = to_vec(sample_raw(&net, config, &batch, &embedding, &mut rngs))?;
-            samples.push(postprocess(
+            let (values, vars) = postprocess_outputs(
                 header.task_type,
+                config.head,
                 header.target_scaling.as_ref(),
                 &raw,
                 config.n_tasks,
-            ));
+            );
+            samples.push(values);
+            variances.extend(vars);
         }
     }
-    Ok(samples)
+    Ok((samples, variances))
 }
 
 /// MC-dropout predictions and uncertainties (`len × n_tasks` each, row-major) of the
@@ -309,7 +323,7 @@ pub fn mc_dropout_predict(
         .par_chunks(size)
         .zip(keys.par_chunks(size))
         .map(|(batch, keys)| {
-            batch_samples(members, batch, keys, mc, device).map(|s| mean_and_sd(&s))
+            batch_samples(members, batch, keys, mc, device).map(|(s, v)| mean_and_sd(&s, &v))
         })
         .collect::<Result<_, _>>()?;
     let (mut mean, mut sd) = (Vec::new(), Vec::new());

@@ -12,6 +12,7 @@ pub mod dmpnn;
 pub mod embedder;
 pub mod ensemble;
 pub mod ffn;
+pub mod head;
 pub mod init;
 pub mod input_spec;
 pub mod mc_dropout;
@@ -23,7 +24,7 @@ pub mod signature_file;
 pub mod uncertainty;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointHeader, TargetScaling};
-pub use config::{Aggregation, FeatureEncoderConfig, ModelConfig, ModelKind};
+pub use config::{Aggregation, FeatureEncoderConfig, HeadKind, ModelConfig, ModelKind};
 pub use embedder::Embedder;
 pub use ensemble::Ensemble;
 pub use input_spec::{FeatureSpec, InputError, InputSpec, StructureSpec};

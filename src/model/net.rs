@@ -243,7 +243,7 @@ impl PropertyNet {
             config.embedding_dim() + config.head_feature_dim(),
             config.ffn_hidden,
             config.ffn_layers,
-            config.n_tasks,
+            config.n_outputs(),
             rng,
             device,
         );
@@ -303,8 +303,22 @@ impl PropertyNet {
         }
     }
 
-    /// Raw outputs (`M × n_tasks`): standardized values (regression) or logits (classification).
+    /// Raw values (`M × n_tasks`): standardized values (regression; a variance head's means)
+    /// or logits (classification).
     pub fn forward(
+        &self,
+        config: &ModelConfig,
+        input: &BatchTensors,
+        training: bool,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor<2>, KernelError> {
+        let out = self.forward_outputs(config, input, training, rng)?;
+        Ok(super::head::value_columns(config.head, out, config.n_tasks))
+    }
+
+    /// Every raw output of the head (`M × n_outputs`): the values, and a variance head's
+    /// other blocks before their activations ([`super::head`]).
+    pub fn forward_outputs(
         &self,
         config: &ModelConfig,
         input: &BatchTensors,

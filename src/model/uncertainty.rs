@@ -9,10 +9,11 @@
 //!
 //! - [`UncertaintySource::Spread`], the scorer's own: an ensemble of `K` members reports the
 //!   population standard deviation of the members' predictions,
-//!   `σ = √((1/K) Σₖ (ŷₖ − ŷ̄)²)` with `ŷ̄ = (1/K) Σₖ ŷₖ` the prediction. A mean–variance model
-//!   (a network with a variance head) reports its predicted `σ = √v̂` here too, so it needs no
-//!   other path (an ensemble of such models would combine them as
-//!   `σ² = (1/K) Σₖ (v̂ₖ + ŷₖ²) − ŷ̄²`).
+//!   `σ = √((1/K) Σₖ (ŷₖ − ŷ̄)²)` with `ŷ̄ = (1/K) Σₖ ŷₖ` the prediction. A network with a
+//!   variance head ([`super::head`]: mean–variance or evidential) reports its predicted
+//!   `σ = √v̂` here too, so it needs no other path, and an ensemble of such models combines
+//!   them as `σ² = (1/K) Σₖ (v̂ₖ + ŷₖ²) − ŷ̄²` ([`super::ensemble::ensemble_predict`]). For
+//!   these models it is the estimator by default: a run that asks for none gets it.
 //! - [`UncertaintySource::Dropout`], MC dropout ([`super::mc_dropout`]): `S` forward passes
 //!   with dropout on; the prediction is the mean of the `K·S` sampled predictions and `σ` their
 //!   population standard deviation.
@@ -36,8 +37,8 @@ use crate::uncertainty::CalibrationError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UncertaintySource {
-    /// The scorer's own spread: an ensemble's standard deviation over members (a mean–variance
-    /// model's predicted `σ`).
+    /// The scorer's own spread: an ensemble's standard deviation over members, a variance
+    /// head's predicted `σ` (combined over members by the law of total variance).
     Spread,
     /// MC dropout with these settings.
     Dropout(McDropout),
@@ -46,7 +47,10 @@ pub enum UncertaintySource {
 impl std::fmt::Display for UncertaintySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            UncertaintySource::Spread => write!(f, "the model's own spread (ensemble)"),
+            UncertaintySource::Spread => write!(
+                f,
+                "the model's own spread (an ensemble's, or a variance head's predicted σ)"
+            ),
             UncertaintySource::Dropout(mc) => {
                 write!(f, "MC dropout ({} samples, seed {})", mc.samples, mc.seed)
             }
@@ -168,7 +172,8 @@ pub enum CalibrationChoice {
 /// What a run asks for: an estimator, and a calibration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UncertaintyRequest {
-    /// The estimator; `None`: the one the calibration was fitted with (MC dropout), or none.
+    /// The estimator; `None`: the one the calibration was fitted with (MC dropout), or for a
+    /// model with a variance head its own spread, or none.
     pub estimator: Option<UncertaintySource>,
     /// The calibration.
     pub calibration: CalibrationChoice,
@@ -242,12 +247,17 @@ impl UncertainModel {
             }
             (asked, _, _) => asked,
         };
+        // A variance head's own σ is what such a model predicts: the default estimator.
+        let estimator = estimator.or(ensemble
+            .has_variance_head()
+            .then_some(UncertaintySource::Spread));
         match estimator {
             Some(UncertaintySource::Dropout(mc)) => ensemble = ensemble.with_mc_dropout(mc)?,
             Some(UncertaintySource::Spread) if !ensemble.has_spread() => {
                 return Err(UncertaintyError::Unsupported(
                     "the model is a single network, with no spread of its own: use an \
-                     ensemble (a folder of models) or MC dropout"
+                     ensemble (a folder of models), MC dropout, or a model with a variance \
+                     head (mean-variance or evidential)"
                         .into(),
                 ));
             }
