@@ -84,6 +84,9 @@ pub enum TrainError {
         /// The error.
         source: std::io::Error,
     },
+    /// Settings that do not go together (e.g. a variance head on a classifier).
+    #[error("{0}")]
+    Settings(String),
     /// The checkpoint was written with other settings.
     #[error(
         "{path}: cannot resume: settings differ from the run that wrote it: {} \

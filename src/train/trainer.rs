@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::averaging::WeightAverage;
-use super::loss::{masked_loss, masked_loss_part, row_correlation_loss};
+use super::loss::{masked_head_loss, row_correlation_loss};
 use super::metrics::TaskType;
 use super::resume::{self, LoopState, ResumeFile, TrainError, fingerprint};
 use super::schedule::LrSchedule;
@@ -315,6 +315,12 @@ pub fn fit_resumable(
     progress: &mut dyn FnMut(&EpochRecord),
 ) -> Result<TrainedModel, TrainError> {
     let n_tasks = tasks.len();
+    if model.head.has_variance() && task_type != TaskType::Regression {
+        return Err(TrainError::Settings(format!(
+            "a {} head predicts a regression's variance; this is a {task_type:?} task",
+            model.head.name()
+        )));
+    }
     let plain_device = device.clone().without_autodiff();
     let device = plain_device.clone().autodiff();
     // The checkpoint file and the settings it must have been written with.
@@ -337,7 +343,7 @@ pub fn fit_resumable(
     let scaling = (task_type == TaskType::Regression)
         .then(|| start_scaling.unwrap_or_else(|| target_scaling(train, n_tasks)));
     let mut header = CheckpointHeader {
-        format_version: super::super::model::checkpoint::FORMAT_VERSION,
+        format_version: crate::model::checkpoint::format_version_of(model),
         moltx_version: env!("CARGO_PKG_VERSION").to_string(),
         feature_layout: chemprop_v2_layout(),
         model: model.clone(),
@@ -460,20 +466,19 @@ pub fn fit_resumable(
                 let inputs: Vec<&MoleculeInput> = part.iter().map(|&i| train.inputs[i]).collect();
                 let batch = BatchTensors::new(&inputs, model, &device)?;
                 let (y, m) = (gather(part, &targets), gather(part, &mask));
-                let out = net.forward(model, &batch, true, rng)?;
+                let out = net.forward_outputs(model, &batch, true, rng)?;
                 let share = part.len() as f32 / chunk.len() as f32;
                 let correlation = match (&unscale, options.correlation_weight) {
                     (Some((sd, mean)), w) if w > 0.0 => {
                         let raw = |x: Tensor<2>| x * sd.clone() + mean.clone();
-                        let r = row_correlation_loss(raw(out.clone()), raw(y.clone()), m.clone());
+                        let values =
+                            crate::model::head::value_columns(model.head, out.clone(), n_tasks);
+                        let r = row_correlation_loss(raw(values), raw(y.clone()), m.clone());
                         Some(r.mul_scalar(w * share))
                     }
                     _ => None,
                 };
-                let loss = match whole {
-                    Some(count) => masked_loss_part(task_type, out, y, m, count),
-                    None => masked_loss(task_type, out, y, m),
-                };
+                let loss = masked_head_loss(task_type, model.head, out, y, m, whole);
                 Ok(match correlation {
                     Some(c) => loss + c,
                     None => loss,

@@ -3,11 +3,11 @@
 
 use burn::tensor::Device;
 
-use super::loss::masked_loss_f64;
+use super::loss::masked_head_loss_f64;
 use super::metrics::{SplitMetrics, TaskType};
 use super::trainer::Labelled;
 use crate::kernel::KernelError;
-use crate::model::predict::{forward_raw, postprocess};
+use crate::model::predict::{forward_raw, postprocess_outputs};
 use crate::model::{CheckpointHeader, PropertyNet, TargetScaling};
 
 /// Per-task mean and standard deviation of the labelled training targets (sd 1 when 0).
@@ -42,7 +42,9 @@ pub fn evaluate_net(
     Ok(evaluate_with_loss(net, header, data, batch_size, device)?.0)
 }
 
-/// Metrics and loss (as [`masked_loss_f64`]) of a network on a labelled split.
+/// Metrics and loss (as [`masked_head_loss_f64`]: the training loss of the model's head) of a
+/// network on a labelled split; the metrics judge the predicted values (a variance head's
+/// means).
 pub(super) fn evaluate_with_loss(
     net: &PropertyNet,
     header: &CheckpointHeader,
@@ -56,12 +58,22 @@ pub(super) fn evaluate_with_loss(
         .target_scaling
         .as_ref()
         .map(|s| (s.mean.as_slice(), s.sd.as_slice()));
-    let loss = masked_loss_f64(header.task_type, scaling, &raw, data.targets, data.mask);
-    let pred = postprocess(
+    let model = &header.model;
+    let loss = masked_head_loss_f64(
         header.task_type,
+        model.head,
+        scaling,
+        &raw,
+        data.targets,
+        data.mask,
+        model.n_tasks,
+    );
+    let (pred, _) = postprocess_outputs(
+        header.task_type,
+        model.head,
         header.target_scaling.as_ref(),
         &raw,
-        header.model.n_tasks,
+        model.n_tasks,
     );
     let truth: Vec<f64> = data.targets.iter().map(|&v| f64::from(v)).collect();
     let metrics = SplitMetrics::compute(header.task_type, &header.tasks, &pred, &truth, data.mask);
