@@ -4,12 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use burn::tensor::Device;
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::MoleculeTable;
 use crate::model::descriptors::DescriptorFeatures;
 use crate::model::{ModelConfig, ModelKind};
-use crate::train::job::{SplitPlan, TrainJob, load_starting_weights, run_train};
+use crate::train::job::{SplitPlan, TrainJob, infer_task_type, load_starting_weights, run_train};
+use crate::train::loss::RegressionLoss;
 use crate::train::metrics::{SplitMetrics, TaskType};
 use crate::train::trainer::{Selection, TrainOptions};
 
@@ -78,6 +80,13 @@ pub struct TrainArgs {
     /// standardized on the training set), as chemprop's `--features-generators`.
     #[arg(long, value_delimiter = ',')]
     pub features_generators: Vec<String>,
+    /// Regression loss, and with it the head: `mse` (one value per task), `mve` (a mean and a
+    /// variance per task, the Gaussian negative log-likelihood) or `evidential` (deep
+    /// evidential regression, chemprop's λ = 0.2). The last two predict their own
+    /// uncertainty: `moltx predict` writes it as `<task>_unc`. Default: mse, or the --init-from
+    /// model's head.
+    #[arg(long, value_enum)]
+    pub loss: Option<RegressionLoss>,
     /// Stop after this many epochs without validation improvement.
     #[arg(long)]
     pub patience: Option<usize>,
@@ -172,6 +181,27 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         model.kind != ModelKind::FeaturesOnly || model.descriptors.is_some(),
         "--model features-only needs --features-generators"
     );
+    if let Some(loss) = args.loss {
+        model.head = loss.head();
+        let task = args.task.unwrap_or_else(|| infer_task_type(&table));
+        let name = loss
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string());
+        anyhow::ensure!(
+            loss == RegressionLoss::Mse || task == TaskType::Regression,
+            "--loss {name} trains a regression head; the targets are a classification task (0/1 \
+             labels; --task regression treats them as values)"
+        );
+        if let Some(start) = &initial {
+            anyhow::ensure!(
+                start.header.model.head == model.head,
+                "--loss {name} trains a {} head; the --init-from model has a {} head (its \
+                 architecture is kept)",
+                model.head.name(),
+                start.header.model.head.name()
+            );
+        }
+    }
     let job = TrainJob {
         model,
         task_type: args.task,

@@ -20,7 +20,9 @@ use crate::screen::{BoundSide, ConfidenceBound, UncertaintyOptions};
 /// The estimators `--uncertainty` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EstimatorKind {
-    /// The standard deviation over an ensemble's members (a folder of models).
+    /// The model's own spread: the standard deviation over an ensemble's members (a folder
+    /// of models), and a variance head's predicted σ (`--loss mve`/`evidential`), combined
+    /// by the law of total variance.
     Ensemble,
     /// MC dropout: `--samples` forward passes with dropout on (a model trained with dropout).
     Dropout,
@@ -30,8 +32,10 @@ pub enum EstimatorKind {
 #[derive(Debug, Clone, clap::Args)]
 pub struct EstimatorArgs {
     /// Uncertainty per prediction (written as `<task>_unc`, a standard deviation in the
-    /// task's units): `ensemble` or `dropout`. Default: an ensemble's spread as `<task>_std`,
-    /// or the estimator the calibration was fitted with.
+    /// task's units): `ensemble` (the model's own spread: over an ensemble's members, and a
+    /// variance head's predicted σ) or `dropout`. Default: an ensemble's spread as
+    /// `<task>_std`, the estimator the calibration was fitted with, or for a model trained
+    /// with `--loss mve`/`evidential` its own σ as `<task>_unc`.
     #[arg(long, value_enum)]
     pub uncertainty: Option<EstimatorKind>,
     /// MC-dropout forward passes per model (default 30).
@@ -152,7 +156,7 @@ pub fn prepare(
         };
         anyhow::anyhow!("{name}: {e}{hint}")
     })?;
-    if let Some(source) = model.estimator
+    if let Some(source @ UncertaintySource::Dropout(_)) = model.estimator
         && estimator.uncertainty.is_none()
     {
         eprintln!("uncertainty: {source}, as the calibration was fitted");
@@ -254,7 +258,14 @@ pub fn load_streaming(
         ..args.clone()
     }
     .is_empty();
-    if !network || (args.is_empty() && !own_file) {
+    // A model with a variance head reports its own σ as `<task>_unc` without being asked.
+    let variance_head = network
+        && path
+            .and_then(|p| crate::model::ensemble::model_files(p).ok())
+            .and_then(|files| files.first().cloned())
+            .and_then(|file| crate::model::CheckpointHeader::read(&file).ok())
+            .is_some_and(|h| h.model.head.has_variance());
+    if !network || (args.is_empty() && !own_file && !variance_head) {
         if !network && asks {
             // Explains why the flags do not apply.
             load_network(path.unwrap_or(Path::new("")), batch_size, device)?;
