@@ -272,7 +272,10 @@ fn models_moltx_cannot_represent_are_refused_naming_what() {
             "atom-based message passing (AtomMessagePassing, --atom-messages)",
         ),
         ("descriptors.pt", "extra molecule-level descriptors (X_d"),
-        ("mve.pt", "the predictor MveFFN (an uncertainty head"),
+        (
+            "quantile.pt",
+            "the predictor QuantileFFN (a quantile-interval head",
+        ),
         ("v1_featurizer.pt", "atom/bond feature widths 133/14"),
         (
             "multicomponent.pt",

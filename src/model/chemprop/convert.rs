@@ -12,8 +12,8 @@ use super::archive::{Tensor, TorchArchive};
 use super::pickle::Value;
 use super::{ChempropImportError, ImportOptions};
 use crate::chem::featurize::{ATOM_DIM, BOND_DIM, chemprop_v2_layout};
-use crate::model::checkpoint::{Checkpoint, CheckpointHeader, FORMAT_VERSION, TargetScaling};
-use crate::model::config::{Aggregation, ModelConfig, ModelKind, TaskType};
+use crate::model::checkpoint::{Checkpoint, CheckpointHeader, TargetScaling, format_version_of};
+use crate::model::config::{Aggregation, HeadKind, ModelConfig, ModelKind, TaskType};
 use crate::model::dmpnn::DmpnnEncoder;
 use crate::model::ffn::Ffn;
 use crate::model::{InputSpec, PropertyNet};
@@ -259,13 +259,16 @@ fn config(ctx: &Ctx, hp: &Value) -> Result<(ModelConfig, TaskType, f64)> {
     }
 
     let pred = ctx.key(hp, "", "predictor")?;
-    let task_type = match ctx.class(&pred, "predictor.")?.as_str() {
-        "RegressionFFN" => TaskType::Regression,
-        "BinaryClassificationFFN" => TaskType::Classification,
+    let (task_type, head) = match ctx.class(&pred, "predictor.")?.as_str() {
+        "RegressionFFN" => (TaskType::Regression, HeadKind::Point),
+        "MveFFN" => (TaskType::Regression, HeadKind::MeanVariance),
+        "EvidentialFFN" => (TaskType::Regression, HeadKind::Evidential),
+        "BinaryClassificationFFN" => (TaskType::Classification, HeadKind::Point),
         other => {
             let what = match other {
-                "MveFFN" | "EvidentialFFN" | "QuantileFFN" => {
-                    "an uncertainty head; moltx's regression heads predict values only"
+                "QuantileFFN" => {
+                    "a quantile-interval head; moltx's regression heads predict a value, a \
+                     mean and variance, or evidential parameters"
                 }
                 "MulticlassClassificationFFN" => "multiclass classification",
                 "BinaryDirichletFFN" | "MulticlassDirichletFFN" => "a Dirichlet head",
@@ -273,8 +276,8 @@ fn config(ctx: &Ctx, hp: &Value) -> Result<(ModelConfig, TaskType, f64)> {
                 _ => "an unknown head",
             };
             return Err(ctx.unsupported(format!(
-                "the predictor {other} ({what}); moltx imports RegressionFFN and \
-                 BinaryClassificationFFN"
+                "the predictor {other} ({what}); moltx imports RegressionFFN, MveFFN, \
+                 EvidentialFFN and BinaryClassificationFFN"
             )));
         }
     };
@@ -295,6 +298,7 @@ fn config(ctx: &Ctx, hp: &Value) -> Result<(ModelConfig, TaskType, f64)> {
     config.aggregation = aggregation;
     config.norm = norm as f32;
     config.preactivation_skip = true;
+    config.head = head;
     Ok((config, task_type, mp_dropout))
 }
 
@@ -437,8 +441,13 @@ pub(super) fn convert(
     let Some(&[_, n_out]) = widths.last() else {
         return Err(ctx.not_chemprop("no predictor.ffn layers"));
     };
-    if n_out != config.n_tasks {
-        return Err(ctx.not_chemprop(format!("{n_out} outputs for {} tasks", config.n_tasks)));
+    if n_out != config.n_outputs() {
+        return Err(ctx.not_chemprop(format!(
+            "{n_out} outputs for {} tasks of a {} head ({} each)",
+            config.n_tasks,
+            config.head.name(),
+            config.head.outputs_per_task()
+        )));
     }
     for pair in widths.windows(2) {
         if pair[0][1] != pair[1][0] {
@@ -488,7 +497,7 @@ pub(super) fn convert(
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
     let header = CheckpointHeader {
-        format_version: FORMAT_VERSION,
+        format_version: format_version_of(&config),
         moltx_version: env!("CARGO_PKG_VERSION").to_string(),
         feature_layout: chemprop_v2_layout(),
         input_spec: Some(InputSpec::of_model(&config, &chemprop_v2_layout())),

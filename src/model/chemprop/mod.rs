@@ -17,6 +17,8 @@
 //! | `MeanAggregation` / `SumAggregation` / `NormAggregation(norm)` | `Mean` / `Sum` / `Norm` with `norm` |
 //! | `predictor.ffn.0.0` (`d_h → w`), `predictor.ffn.k.2` (`w → w`, last `w → n_tasks`) | `head.layers[0]`, `head.layers[k]` (transposed) |
 //! | `RegressionFFN` with `output_transform` `UnscaleTransform` (`y = ŷ·scale + mean`) | regression, [`TargetScaling`](crate::model::TargetScaling) `{mean, sd: scale}` |
+//! | `MveFFN` (`2·n_tasks` outputs: means, then variances through softplus) | regression, [`HeadKind::MeanVariance`](crate::model::HeadKind) (variance `v·scale²`) |
+//! | `EvidentialFFN` (`4·n_tasks` outputs: `γ`, `ν`, `α`, `β`) | regression, [`HeadKind::Evidential`](crate::model::HeadKind) (`β·scale²`; moltx reports the total variance) |
 //! | `BinaryClassificationFFN` (`σ(logit)` at inference) | classification (`σ(logit)`) |
 //! | `output_columns` | task names (else `task_0…`, or given) |
 //!
@@ -32,8 +34,8 @@
 //! extra descriptors (`X_d`), featurizers other than the default v2 multi-hot (atom/bond
 //! widths other than 72/14: v1, organic, RIGR, reaction (CGR) graphs), multi-component and
 //! atom/bond-target models, FFN hidden layers of differing widths, and every head but
-//! `RegressionFFN` and `BinaryClassificationFFN` (multiclass, MVE, evidential, quantile,
-//! Dirichlet, spectral). The importer cannot see what the file does not say: chemprop's
+//! `RegressionFFN`, `MveFFN`, `EvidentialFFN` and `BinaryClassificationFFN` (multiclass,
+//! quantile, Dirichlet, spectral). The importer cannot see what the file does not say: chemprop's
 //! `--keep-h`, `--add-h`, `--ignore-stereo` and `--reorder-atoms` change the molecules a
 //! model was trained on without leaving a trace in it, and moltx featurizes as their
 //! defaults do.
