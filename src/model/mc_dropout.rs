@@ -271,15 +271,18 @@ fn mean_and_sd(samples: &[Vec<f64>], variances: &[Vec<f64>]) -> (Vec<f64>, Vec<f
     (mean, sd)
 }
 
-/// The `K·S` sampled predictions of one batch (row-major `len × n_tasks` each), and their
-/// predicted variances when the members have a variance head (none otherwise).
+/// Sampled predictions (row-major `len × n_tasks` each), and their predicted variances when
+/// the members have a variance head (none otherwise).
+type Samples = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// The `K·S` sampled predictions of one batch, and their predicted variances ([`Samples`]).
 fn batch_samples(
     members: &[Checkpoint],
     inputs: &[&MoleculeInput],
     keys: &[u64],
     mc: McDropout,
     device: &Device,
-) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>), KernelError> {
+) -> Result<Samples, KernelError> {
     let mut samples = Vec::with_capacity(members.len() * mc.samples);
     let mut variances = Vec::new();
     for (k, member) in members.iter().enumerate() {
