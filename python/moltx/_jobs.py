@@ -95,7 +95,13 @@ def train(
     ``shuffle_seed`` (the batch order's own seed), ``init_from`` (fine-tune: a moltx model
     file or a chemprop ``.pt``/``.ckpt``, whose architecture and target scaling are kept),
     ``weight_average`` (the decay of a moving average of the weights, validated and kept),
-    ``log_steps=False`` (write ``steps_<i>.csv``: every optimizer step's batch, lr and loss).
+    ``log_steps=False`` (write ``steps_<i>.csv``: every optimizer step's batch, lr and loss),
+    ``loss`` (``"mse"``, the default; ``"mve"``: a mean and a variance per task, trained by
+    the Gaussian negative log-likelihood; ``"evidential"``: deep evidential regression,
+    chemprop's λ = 0.2; regression only). A model trained with ``"mve"`` or
+    ``"evidential"`` predicts its own uncertainty: :meth:`Model.load` gives it as
+    ``<task>_unc`` columns (a standard deviation in the task's units), and the ensemble of
+    such models combines them by the law of total variance.
 
     Returns the metrics (the content of ``metrics.json``). Rows RDKit rejects are left out
     with a warning; Ctrl-C stops after the current epoch (``resume=True`` continues)."""

@@ -10,6 +10,7 @@ use moltx::model::ModelKind;
 use moltx::model::descriptors::DescriptorFeatures;
 use moltx::screen::{ScreenOptions, ScreenSummary, Shard, TopKOption};
 use moltx::train::job::{SplitPlan, load_starting_weights};
+use moltx::train::loss::RegressionLoss;
 use moltx::train::metrics::TaskType;
 use moltx::train::trainer::Selection;
 use pyo3::exceptions::PyValueError;
@@ -160,7 +161,7 @@ type Skipped = (usize, u64, String, String);
     dropout = 0.0, aggregation = "norm", ffn_hidden = 300, ffn_layers = 1,
     features_generator = None, patience = None, data_parallel = 0, selection = "loss",
     grad_clip = None, resume = false, max_atoms = None, threads = None, shuffle_seed = None,
-    init_from = None, weight_average = None, log_steps = false
+    init_from = None, weight_average = None, log_steps = false, loss = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train_model(
@@ -198,6 +199,7 @@ pub fn train_model(
     init_from: Option<PathBuf>,
     weight_average: Option<f64>,
     log_steps: bool,
+    loss: Option<&str>,
 ) -> PyResult<(String, Vec<Skipped>)> {
     let mut settings = TrainSettings::default();
     settings.table.smiles_column = smiles_column;
@@ -233,6 +235,12 @@ pub fn train_model(
         .map(DescriptorFeatures::by_name)
         .transpose()
         .map_err(PyValueError::new_err)?;
+    let loss = loss
+        .map(|l| parse_name::<RegressionLoss>("loss", l, "mse, mve, evidential"))
+        .transpose()?;
+    if let Some(loss) = loss {
+        m.head = loss.head();
+    }
     let o = &mut settings.options;
     (o.epochs, o.batch_size, o.patience) = (epochs, batch_size, patience);
     (o.data_parallel, o.grad_clip, o.resume) = (data_parallel, grad_clip, resume);
@@ -240,6 +248,16 @@ pub fn train_model(
     if let Some(path) = &init_from {
         let start = load_starting_weights(path, &Device::flex())
             .map_err(|e| api_error(&ApiError::Train(e)))?;
+        if let Some(loss) = loss
+            && start.header.model.head != loss.head()
+        {
+            return Err(PyValueError::new_err(format!(
+                "loss trains a {} head; the init_from model has a {} head (its architecture \
+                 is kept)",
+                loss.head().name(),
+                start.header.model.head.name()
+            )));
+        }
         o.initial_weights = Some(start);
     }
     o.selection = match selection {
