@@ -185,3 +185,7 @@ mod tests {
         assert_eq!(v, [9.0, 0.5]);
     }
 }
+
+#[cfg(test)]
+#[path = "head_tests.rs"]
+mod model_tests;
