@@ -5,7 +5,8 @@
 //! the mean does, a D-MPNN trained with real burn training by the Gaussian NLL (`--loss mve`)
 //! or the evidential loss (`--loss evidential`) predicts variances whose `σ` ranks the true
 //! `sd` of held-out molecules (Spearman above 0.5); and `moltx train --loss mve` then
-//! `moltx predict` writes `<task>_unc` without being asked.
+//! `moltx predict` writes `<task>_unc` without being asked, which `moltx calibrate` (z-scaling,
+//! normalized conformal) and `--bound` use as they use an ensemble's spread.
 
 mod common;
 mod uncertainty_fixture;
@@ -23,7 +24,7 @@ use moltx::train::trainer::{Labelled, Selection, TrainOptions, fit};
 use moltx::uncertainty::metrics::spearman_correlation;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use uncertainty_fixture::{column, gaussian, molecules, moltx, predict, read_csv};
+use uncertainty_fixture::{calibrate, column, gaussian, molecules, moltx, predict, read_csv};
 
 /// N and O atoms of a prepared graph.
 fn heteroatoms(input: &MoleculeInput) -> usize {
@@ -235,6 +236,84 @@ fn train_with_loss_mve_then_predict_writes_the_uncertainty() {
     let again = dir.path().join("again.csv");
     predict(&model, &data, &again, &["--uncertainty", "ensemble"]);
     assert_eq!(column(&read_csv(&again), "y_unc"), unc);
+    // Calibration and bounds work on the predicted σ as on an ensemble's: z-scaling
+    // multiplies it by one factor, normalized conformal intervals are as wide as it is.
+    let cal = dir.path().join("cal.csv");
+    let mut text = String::from("smiles,y\n");
+    for (s, y) in smiles.iter().zip(&ys).skip(120).take(200) {
+        text.push_str(&format!("{s},{y}\n"));
+    }
+    std::fs::write(&cal, text).unwrap();
+    let zscale = dir.path().join("zscale.json");
+    let said = calibrate(&out, &cal, "zscale", &["--out", zscale.to_str().unwrap()]);
+    assert!(said.contains("s = "), "{said}");
+    let scaled = dir.path().join("scaled.csv");
+    predict(
+        &out,
+        &data,
+        &scaled,
+        &["--calibration", zscale.to_str().unwrap()],
+    );
+    let ratios: Vec<f64> = column(&read_csv(&scaled), "y_unc")
+        .iter()
+        .zip(&unc)
+        .map(|(z, u)| z / u)
+        .collect();
+    assert!(
+        ratios.iter().all(|r| (r / ratios[0] - 1.0).abs() < 1e-3),
+        "{ratios:?}"
+    );
+    let conformal = dir.path().join("conformal.json");
+    calibrate(
+        &out,
+        &cal,
+        "conformal",
+        &["--out", conformal.to_str().unwrap()],
+    );
+    let intervals = dir.path().join("intervals.csv");
+    predict(
+        &out,
+        &data,
+        &intervals,
+        &["--calibration", conformal.to_str().unwrap()],
+    );
+    let table = read_csv(&intervals);
+    let widths: Vec<f64> = column(&table, "y_hi")
+        .iter()
+        .zip(column(&table, "y_lo"))
+        .zip(&unc)
+        .map(|((hi, lo), u)| (hi - lo) / u)
+        .collect();
+    assert!(
+        widths.iter().all(|w| (w / widths[0] - 1.0).abs() < 1e-3),
+        "{widths:?}"
+    );
+    let top = dir.path().join("top.csv");
+    predict(
+        &out,
+        &data,
+        &top,
+        &[
+            "--top-k", "5", "--by", "y", "--bound", "lcb", "--kappa", "2",
+        ],
+    );
+    let top = read_csv(&top);
+    let lcb: Vec<f64> = column(&top, "y")
+        .iter()
+        .zip(column(&top, "y_unc"))
+        .map(|(y, u)| y - 2.0 * u)
+        .collect();
+    let everyone: Vec<f64> = column(&read_csv(&preds), "y")
+        .iter()
+        .zip(&unc)
+        .map(|(y, u)| y - 2.0 * u)
+        .collect();
+    let mut best = everyone.clone();
+    best.sort_by(|a, b| b.total_cmp(a));
+    assert_eq!(lcb.len(), 5);
+    for (a, b) in lcb.iter().zip(&best) {
+        assert!((a - b).abs() < 1e-5, "{lcb:?} vs {:?}", &best[..5]);
+    }
     // A variance head does not train a classifier.
     let labels = dir.path().join("labels.csv");
     let mut text = String::from("smiles,active\n");
