@@ -96,7 +96,7 @@ fn mc_dropout_of_a_variance_model_adds_the_predicted_variance() {
     let [d_in, _] = last.weight.dims();
     last.weight = burn::module::Param::from_tensor(last.weight.val().slice([0..d_in, 0..2]));
     if let Some(b) = &mut last.bias {
-        *b = burn::module::Param::from_tensor(b.val().slice([0..2]));
+        *b = burn::module::Param::from_tensor(b.val().narrow(0, 0, 2));
     }
     let inputs = inputs(&c);
     let refs: Vec<&MoleculeInput> = inputs.iter().collect();
