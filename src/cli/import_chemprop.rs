@@ -49,9 +49,10 @@ fn summary(checkpoint: &crate::model::Checkpoint) -> String {
     use crate::model::Aggregation;
     use crate::model::config::TaskType;
     let (h, m) = (&checkpoint.header, &checkpoint.header.model);
-    let kind = match h.task_type {
-        TaskType::Regression => "regression",
-        TaskType::Classification => "classification",
+    let kind = match (h.task_type, m.head.has_variance()) {
+        (TaskType::Regression, false) => "regression".to_string(),
+        (TaskType::Regression, true) => format!("regression ({} head)", m.head.name()),
+        (TaskType::Classification, _) => "classification".to_string(),
     };
     let aggregation = match m.aggregation {
         Aggregation::Mean => "mean".to_string(),
