@@ -235,11 +235,11 @@ pub fn train_model(
         .map(DescriptorFeatures::by_name)
         .transpose()
         .map_err(PyValueError::new_err)?;
-    let loss = loss
+    let parsed = loss
         .map(|l| parse_name::<RegressionLoss>("loss", l, "mse, mve, evidential"))
         .transpose()?;
-    if let Some(loss) = loss {
-        m.head = loss.head();
+    if let Some(p) = parsed {
+        m.head = p.head();
     }
     let o = &mut settings.options;
     (o.epochs, o.batch_size, o.patience) = (epochs, batch_size, patience);
@@ -248,13 +248,12 @@ pub fn train_model(
     if let Some(path) = &init_from {
         let start = load_starting_weights(path, &Device::flex())
             .map_err(|e| api_error(&ApiError::Train(e)))?;
-        if let Some(loss) = loss
-            && start.header.model.head != loss.head()
+        if let (Some(p), Some(name)) = (parsed, loss)
+            && start.header.model.head != p.head()
         {
             return Err(PyValueError::new_err(format!(
-                "loss trains a {} head; the init_from model has a {} head (its architecture \
-                 is kept)",
-                loss.head().name(),
+                "loss={name:?} does not train the init_from model's {} head (its architecture \
+                 is kept: leave loss out to train it as it is)",
                 start.header.model.head.name()
             )));
         }

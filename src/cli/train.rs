@@ -195,9 +195,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         if let Some(start) = &initial {
             anyhow::ensure!(
                 start.header.model.head == model.head,
-                "--loss {name} trains a {} head; the --init-from model has a {} head (its \
-                 architecture is kept)",
-                model.head.name(),
+                "--loss {name} does not train the --init-from model's {} head (its \
+                 architecture is kept: leave --loss out to train it as it is)",
                 start.header.model.head.name()
             );
         }
