@@ -55,7 +55,7 @@ impl Labelled<'_> {
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Selection {
     /// The training loss on the validation set (chemprop's `val_loss`): masked MSE on
-    /// standardized targets, or masked BCE.
+    /// standardized targets (a variance head's NLL), or masked BCE.
     Loss,
     /// The task type's first metric, averaged over tasks (RMSE or ROC-AUC).
     #[default]
