@@ -73,7 +73,17 @@ def test_ctrl_c_stops_a_screen_that_resume_finishes(bundled: moltx.Model, tmp_pa
     library = tmp_path / "big.csv"
     smiles = big_library(library, 150)  # 9,150 rows
     out = tmp_path / "out.csv"
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+
+    def interrupt_once_rows_are_written() -> None:
+        # On the screen's progress, not a fixed delay: a loaded or a fast machine alike.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if out.exists() and sum(1 for _ in open(out)) > 1:
+                break
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt_once_rows_are_written)
     started = time.monotonic()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
