@@ -2,6 +2,8 @@
 //! of repeated measurements.
 //! Higher scores mean "predicted positive".
 
+use std::collections::BTreeMap;
+
 /// ROC-AUC by the Mann–Whitney statistic with midranks for ties:
 /// `AUC = (Σ_{positives} rank_i − n₊(n₊+1)/2) / (n₊ n₋)`, ranks ascending
 /// by score (tied scores share their average rank, i.e. count ½ per tied
@@ -76,4 +78,67 @@ pub fn mean_and_sd(values: &[f64]) -> (f64, f64) {
         (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
     };
     (mean, sd)
+}
+
+/// Metric values per task and, per metric, their mean over the tasks where it is defined:
+/// `mean[m] = (1/|T_m|) Σ_{t ∈ T_m} value[t][m]`, `T_m` the tasks with a finite value of `m`.
+/// A value that is missing or not finite is listed under `undefined[task]` instead.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PerTaskTable {
+    /// Task → metric name → value (every task recorded, even one with no defined metric).
+    pub per_task: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Task → metric names that were undefined for it.
+    pub undefined: BTreeMap<String, Vec<String>>,
+}
+
+impl PerTaskTable {
+    /// Records metric `name` of `task`: kept if finite, else listed as undefined.
+    pub fn record(&mut self, task: &str, name: &str, value: Option<f64>) {
+        let values = self.per_task.entry(task.to_string()).or_default();
+        match value.filter(|v| v.is_finite()) {
+            Some(v) => {
+                values.insert(name.to_string(), v);
+            }
+            None => self
+                .undefined
+                .entry(task.to_string())
+                .or_default()
+                .push(name.to_string()),
+        }
+    }
+
+    /// Each metric's mean over the tasks where it is defined.
+    pub fn means(&self) -> BTreeMap<String, f64> {
+        let mut sums: BTreeMap<String, (f64, usize)> = Default::default();
+        for values in self.per_task.values() {
+            for (name, v) in values {
+                let s = sums.entry(name.clone()).or_insert((0.0, 0));
+                s.0 += v;
+                s.1 += 1;
+            }
+        }
+        sums.into_iter()
+            .map(|(k, (s, n))| (k, s / n as f64))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_task_means_skip_undefined_values() {
+        let mut t = PerTaskTable::default();
+        t.record("a", "rmse", Some(1.0));
+        t.record("b", "rmse", Some(3.0));
+        t.record("b", "r2", Some(f64::NAN));
+        t.record("c", "rmse", None);
+        let means = t.means();
+        assert_eq!(means["rmse"], 2.0);
+        assert!(!means.contains_key("r2"));
+        assert_eq!(t.undefined["b"], vec!["r2".to_string()]);
+        assert_eq!(t.undefined["c"], vec!["rmse".to_string()]);
+        assert!(t.per_task["c"].is_empty());
+    }
 }

@@ -278,7 +278,7 @@ pub fn print_metrics(name: &str, m: &SplitMetrics) {
         println!("{name:<10} {}", means.join("  "));
     } else {
         println!(
-            "{name:<10} {}  (mean over tasks; pooled over tasks as chemprop reports: {})",
+            "{name:<10} {}  (mean over tasks, as chemprop reports; pooled over all labelled pairs: {})",
             means.join("  "),
             pooled.join("  ")
         );

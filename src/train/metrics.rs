@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{average_precision, roc_auc};
+use crate::metrics::{PerTaskTable, average_precision, roc_auc};
 pub use crate::model::config::TaskType;
 
 /// Root-mean-square error.
@@ -77,7 +77,8 @@ pub struct SplitMetrics {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub undefined: BTreeMap<String, Vec<String>>,
     /// Classification only: ROC-AUC and PRC-AUC over every labelled (molecule, task) pair
-    /// pooled into one ranking, which is what chemprop 2.x reports as `roc` and `prc`.
+    /// pooled into one ranking (chemprop 2.x's logged `roc` and `prc` are per-task means, like
+    /// [`SplitMetrics::mean`]; the pooled figure is an extra, not chemprop's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pooled: BTreeMap<String, f64>,
 }
@@ -93,7 +94,7 @@ impl SplitMetrics {
     ) -> Self {
         let t = tasks.len();
         let mut out = SplitMetrics::default();
-        let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        let mut table = PerTaskTable::default();
         for (j, task) in tasks.iter().enumerate() {
             let (mut p, mut y) = (Vec::new(), Vec::new());
             for i in 0..pred.len() / t.max(1) {
@@ -102,28 +103,14 @@ impl SplitMetrics {
                     y.push(truth[i * t + j]);
                 }
             }
-            let mut values = BTreeMap::new();
+            table.per_task.entry(task.clone()).or_default();
             for &name in task_type.metric_names() {
-                match metric(name, &p, &y).filter(|v| v.is_finite()) {
-                    Some(v) => {
-                        values.insert(name.to_string(), v);
-                        let s = sums.entry(name.to_string()).or_insert((0.0, 0));
-                        s.0 += v;
-                        s.1 += 1;
-                    }
-                    None => out
-                        .undefined
-                        .entry(task.clone())
-                        .or_default()
-                        .push(name.to_string()),
-                }
+                table.record(task, name, metric(name, &p, &y));
             }
-            out.per_task.insert(task.clone(), values);
         }
-        out.mean = sums
-            .into_iter()
-            .map(|(k, (s, n))| (k, s / n as f64))
-            .collect();
+        out.mean = table.means();
+        out.per_task = table.per_task;
+        out.undefined = table.undefined;
         if task_type == TaskType::Classification {
             let (mut p, mut y) = (Vec::new(), Vec::new());
             for (k, &m) in mask.iter().enumerate().take(pred.len()) {

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::CalibrationError;
+use crate::metrics::PerTaskTable;
 use super::metrics::{
     DEFAULT_ECE_BINS, DEFAULT_GRID_POINTS, expected_calibration_error, gaussian_nll,
     interval_coverage, mean_interval_width, miscalibration_area, uncertainty_error_spearman,
@@ -79,33 +80,19 @@ impl UncertaintyMetrics {
     pub fn compute(data: &LabelledPredictions<'_>) -> Self {
         let t = data.tasks.len();
         let n = data.preds.len().checked_div(t).unwrap_or(0);
-        let mut out = UncertaintyMetrics::default();
-        let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        let mut table = PerTaskTable::default();
         for (j, task) in data.tasks.iter().enumerate() {
             let rows = task_rows(data, n, t, j);
-            let mut values = BTreeMap::new();
+            table.per_task.entry(task.clone()).or_default();
             for (name, value) in task_metrics(data, &rows) {
-                match value {
-                    Ok(v) if v.is_finite() => {
-                        let s = sums.entry(name.to_string()).or_insert((0.0, 0));
-                        s.0 += v;
-                        s.1 += 1;
-                        values.insert(name.to_string(), v);
-                    }
-                    _ => out
-                        .undefined
-                        .entry(task.clone())
-                        .or_default()
-                        .push(name.to_string()),
-                }
+                table.record(task, name, value.ok());
             }
-            out.per_task.insert(task.clone(), values);
         }
-        out.mean = sums
-            .into_iter()
-            .map(|(k, (s, c))| (k, s / c as f64))
-            .collect();
-        out
+        UncertaintyMetrics {
+            mean: table.means(),
+            per_task: table.per_task,
+            undefined: table.undefined,
+        }
     }
 
     /// The mean of one metric, if defined for any task.
