@@ -22,11 +22,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::CalibrationError;
-use crate::metrics::PerTaskTable;
 use super::metrics::{
     DEFAULT_ECE_BINS, DEFAULT_GRID_POINTS, expected_calibration_error, gaussian_nll,
     interval_coverage, mean_interval_width, miscalibration_area, uncertainty_error_spearman,
 };
+use crate::metrics::PerTaskTable;
 
 /// What is known about a labelled set's predictions: row-major `n × t` arrays, one entry per
 /// (molecule, task).
