@@ -228,7 +228,8 @@ pub fn train_model(
     let kind: ModelKind = parse_name("model", model, "dmpnn, ffn-morgan, features-only")?;
     let m = &mut settings.model;
     *m = moltx::model::ModelConfig::defaults(kind, 0);
-    (m.hidden, m.depth, m.dropout) = (hidden, depth, dropout);
+    (m.hidden, m.depth) = (hidden, depth);
+    m.set_dropout(dropout);
     (m.ffn_hidden, m.ffn_layers) = (ffn_hidden, ffn_layers);
     m.aggregation = parse_name("aggregation", aggregation, "mean, sum, norm")?;
     m.descriptors = features_generator

@@ -115,7 +115,7 @@ impl ArchitectureArgs {
     pub fn apply(&self, model: &mut crate::model::ModelConfig) {
         model.hidden = self.hidden;
         model.depth = self.depth;
-        model.dropout = self.dropout;
+        model.set_dropout(self.dropout);
         model.aggregation = self.aggregation;
         model.ffn_hidden = self.ffn_hidden;
         model.ffn_layers = self.ffn_layers;

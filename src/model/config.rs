@@ -39,7 +39,7 @@ pub struct ModelConfig {
     pub hidden: usize,
     /// Message-passing steps (chemprop: 3).
     pub depth: usize,
-    /// Dropout probability in the encoder output and the head (chemprop: 0).
+    /// Dropout probability (chemprop: 0); where it acts is [`ModelConfig::message_dropout`].
     pub dropout: f64,
     /// Atom-to-molecule aggregation.
     pub aggregation: Aggregation,
@@ -66,6 +66,14 @@ pub struct ModelConfig {
     /// whose embedding replaces them before the head (none: descriptors go in as they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature_encoder: Option<FeatureEncoderConfig>,
+    /// Where a D-MPNN's dropout acts. True (chemprop's placement, set by
+    /// [`ModelConfig::set_dropout`] for every D-MPNN trained with dropout): after every
+    /// message-passing update `hₑ ← dropout(ReLU(aₑ + W_h mₑ))`, after the atom update
+    /// `hᵥ ← dropout(ReLU(W_o [x_v ‖ Σ hₑ]))`, and after each hidden layer of the head, but not
+    /// on the molecule embedding. False (files without the field, and every model without
+    /// dropout): on the embedding and after each hidden layer of the head only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub message_dropout: bool,
     /// What the head predicts per task: a value ([`HeadKind::Point`], the default, not
     /// written to model files), a mean and a variance, or the four evidential parameters
     /// ([`super::head`]).
@@ -159,8 +167,22 @@ impl ModelConfig {
             preactivation_skip: true,
             descriptors: None,
             feature_encoder: None,
+            message_dropout: false,
             head: HeadKind::Point,
         }
+    }
+
+    /// Sets the dropout probability `p`, placed as chemprop places it
+    /// ([`ModelConfig::message_dropout`]) in a D-MPNN with `p > 0`. Set [`ModelConfig::kind`]
+    /// first.
+    pub fn set_dropout(&mut self, p: f64) {
+        self.dropout = p;
+        self.message_dropout = self.kind == ModelKind::Dmpnn && p > 0.0;
+    }
+
+    /// True when the D-MPNN encoder itself applies dropout (and the embedding is not dropped).
+    pub fn drops_messages(&self) -> bool {
+        self.message_dropout && self.kind == ModelKind::Dmpnn && self.dropout > 0.0
     }
 
     /// Units of the head's last layer: `n_tasks ·` [`HeadKind::outputs_per_task`].
@@ -215,5 +237,30 @@ impl TaskType {
     /// True when a larger value of the selection metric is better.
     pub fn higher_is_better(self) -> bool {
         matches!(self, TaskType::Classification)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropout_is_placed_as_chemprop_places_it_in_a_dmpnn_only() {
+        let mut dmpnn = ModelConfig::defaults(ModelKind::Dmpnn, 1);
+        dmpnn.set_dropout(0.1);
+        assert!(dmpnn.message_dropout && dmpnn.drops_messages());
+        let mut morgan = ModelConfig::defaults(ModelKind::FfnMorgan, 1);
+        morgan.set_dropout(0.1);
+        assert!(!morgan.message_dropout && !morgan.drops_messages());
+        // A model without dropout, and a file from before the field, read and write as before.
+        let mut none = ModelConfig::defaults(ModelKind::Dmpnn, 1);
+        none.set_dropout(0.0);
+        let json = serde_json::to_value(&none).unwrap();
+        assert!(json.get("message_dropout").is_none());
+        let mut old = serde_json::to_value(&dmpnn).unwrap();
+        assert_eq!(old["message_dropout"], true);
+        old.as_object_mut().unwrap().remove("message_dropout");
+        let old: ModelConfig = serde_json::from_value(old).unwrap();
+        assert!(!old.message_dropout && old.dropout == 0.1);
     }
 }

@@ -10,8 +10,11 @@
 //! ([`super::head`]) also predict a variance `vₖₛ` per sample, and then
 //! `σ² = (1/KS) Σₖₛ vₖₛ + (1/KS) Σₖₛ (ŷₖₛ − ŷ)²` (the law of total variance).
 //!
-//! The D-MPNN encoder has no dropout, so each batch's embeddings are computed once and only
-//! the head (and the feature encoder) are sampled. Row `i`'s masks are drawn from a generator
+//! A D-MPNN with chemprop's dropout placement ([`ModelConfig::message_dropout`]) is sampled
+//! whole, its messages and atom states dropped as in training; otherwise the encoder has no
+//! dropout, so each batch's embeddings are computed once and only the embedding, the head (and
+//! the feature encoder) are sampled. Row `i`'s masks (its atoms' and edges' in the encoder,
+//! then its head's) are drawn from a generator
 //! seeded by `(seed, k, s, key(i))`, where `key(i)` hashes the molecule's prepared input (its
 //! atoms and bonds in input order, fingerprint bits, descriptors): a molecule's samples depend
 //! on the seed and on the molecule only, never on the batch, chunk, shard or thread it is
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::Checkpoint;
 use super::config::ModelConfig;
+use super::dmpnn::EncoderDropout;
 use super::ffn::Ffn;
 use super::net::{BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors};
 use super::predict::postprocess_outputs;
@@ -211,8 +215,9 @@ fn encode_features_rows(
     }
 }
 
-/// One sampled forward pass from the batch's embeddings: `PropertyNet::forward` in training
-/// mode, its masks drawn row by row from `rngs`.
+/// One sampled forward pass from the batch's embeddings (already sampled when the encoder
+/// drops its messages): `PropertyNet::forward` in training mode, its masks drawn row by row
+/// from `rngs`.
 fn sample_raw(
     net: &PropertyNet,
     config: &ModelConfig,
@@ -224,7 +229,10 @@ fn sample_raw(
     let features = match (&batch.structure, &batch.descriptors) {
         (StructureTensors::None, _) => encode_features_rows(net, config, embedding.clone(), rngs),
         (_, descriptors) => {
-            let e = dropout_rows(embedding.clone(), p, rngs);
+            let e = match config.drops_messages() {
+                true => embedding.clone(),
+                false => dropout_rows(embedding.clone(), p, rngs),
+            };
             match descriptors {
                 Some(d) => {
                     let f = encode_features_rows(net, config, d.clone(), rngs);
@@ -271,6 +279,18 @@ fn mean_and_sd(samples: &[Vec<f64>], variances: &[Vec<f64>]) -> (Vec<f64>, Vec<f
     (mean, sd)
 }
 
+/// Atoms and directed edges (two per bond) of each input's graph, in batch order (zero for
+/// inputs without a graph).
+fn graph_rows(inputs: &[&MoleculeInput]) -> (Vec<usize>, Vec<usize>) {
+    inputs
+        .iter()
+        .map(|i| match &i.structure {
+            StructureInput::Graph(g) => (g.graph.node_count(), 2 * g.graph.edge_count()),
+            _ => (0, 0),
+        })
+        .unzip()
+}
+
 /// Sampled predictions (row-major `len × n_tasks` each), and their predicted variances when
 /// the members have a variance head (none otherwise).
 type Samples = (Vec<Vec<f64>>, Vec<Vec<f64>>);
@@ -289,12 +309,30 @@ fn batch_samples(
         let (config, header) = (&member.header.model, &member.header);
         let net = member.net.valid();
         let batch = BatchTensors::new(inputs, config, device)?;
-        let embedding = net.embed(config, &batch)?;
+        let sampled_encoder = config.drops_messages();
+        let fixed = match sampled_encoder {
+            true => None,
+            false => Some(net.embed(config, &batch)?),
+        };
+        let (atoms, edges) = graph_rows(inputs);
         for s in 0..mc.samples {
             let mut rngs: Vec<ChaCha8Rng> = keys
                 .iter()
                 .map(|&key| ChaCha8Rng::seed_from_u64(row_seed(mc.seed, k, s, key)))
                 .collect();
+            let embedding = match &fixed {
+                Some(e) => e.clone(),
+                None => net.embed_with(
+                    config,
+                    &batch,
+                    &mut EncoderDropout::Rows {
+                        p: config.dropout,
+                        rngs: &mut rngs,
+                        atoms: &atoms,
+                        edges: &edges,
+                    },
+                )?,
+            };
             let raw = to_vec(sample_raw(&net, config, &batch, &embedding, &mut rngs))?;
             let (values, vars) = postprocess_outputs(
                 header.task_type,

@@ -164,6 +164,65 @@ fn samples_depend_on_the_molecule_and_seed_not_the_batch() {
 }
 
 #[test]
+fn chemprop_placement_samples_the_encoder_and_stays_batch_independent() {
+    let device = Device::flex();
+    let mut config = small_config(ModelKind::Dmpnn, 0.0);
+    config.set_dropout(0.3);
+    assert!(config.message_dropout && config.drops_messages());
+    let members = vec![test_checkpoint(&config, TaskType::Regression, 1)];
+    let owned = inputs(&config);
+    let refs: Vec<&MoleculeInput> = owned.iter().collect();
+    let mc = McDropout::new(8, 11).unwrap();
+    let (mean, sd) = mc_dropout_predict(&members, &refs, 2, mc, &device).unwrap();
+    assert!(sd.iter().all(|s| *s > 0.0), "{sd:?}");
+    let (mean5, sd5) = mc_dropout_predict(&members, &refs, 5, mc, &device).unwrap();
+    assert_eq!((&mean, &sd), (&mean5, &sd5));
+    let (alone, alone_sd) = mc_dropout_predict(&members, &refs[3..4], 1, mc, &device).unwrap();
+    assert_eq!((&alone[..], &alone_sd[..]), (&mean[6..8], &sd[6..8]));
+    // The same weights with the dropout on the embedding instead: other samples.
+    let mut legacy = test_checkpoint(&config, TaskType::Regression, 1);
+    legacy.header.model.message_dropout = false;
+    let (legacy_mean, _) = mc_dropout_predict(&[legacy], &refs, 2, mc, &device).unwrap();
+    assert_ne!(mean, legacy_mean);
+}
+
+#[test]
+fn training_with_chemprop_placement_drops_messages_not_the_embedding() {
+    let device = Device::flex();
+    let mut config = small_config(ModelKind::Dmpnn, 0.0);
+    config.set_dropout(0.5);
+    let model = test_checkpoint(&config, TaskType::Regression, 4);
+    let owned = inputs(&config);
+    let refs: Vec<&MoleculeInput> = owned.iter().collect();
+    let batch = BatchTensors::new(&refs, &config, &device).unwrap();
+    let plain = to_vec(model.net.embed(&config, &batch).unwrap()).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut drop = EncoderDropout::Stream {
+        p: 0.5,
+        rng: &mut rng,
+    };
+    let dropped = to_vec(model.net.embed_with(&config, &batch, &mut drop).unwrap()).unwrap();
+    assert_ne!(plain, dropped);
+    // Dropout on the embedding at p = 0.5 would leave each entry 0 or exactly twice the
+    // plain one; dropout on the messages changes most entries in other ways.
+    let other = plain
+        .iter()
+        .zip(&dropped)
+        .filter(|&(p, d)| *d != 0.0 && (d - 2.0 * p).abs() > 1e-5 * p.abs().max(1.0))
+        .count();
+    assert!(other > dropped.len() / 4, "{other} of {}", dropped.len());
+    // A mask laid out for other molecules is refused, not misapplied.
+    let mut rngs: Vec<ChaCha8Rng> = (0..2).map(ChaCha8Rng::seed_from_u64).collect();
+    let mut wrong = EncoderDropout::Rows {
+        p: 0.5,
+        rngs: &mut rngs,
+        atoms: &[1, 2],
+        edges: &[0, 2],
+    };
+    assert!(model.net.embed_with(&config, &batch, &mut wrong).is_err());
+}
+
+#[test]
 fn classification_samples_are_probabilities() {
     let device = Device::flex();
     let config = small_config(ModelKind::FfnMorgan, 0.5);

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::config::{ModelConfig, ModelKind};
-use super::dmpnn::{DmpnnEncoder, GraphTensors};
+use super::dmpnn::{DmpnnEncoder, EncoderDropout, GraphTensors};
 use super::ffn::Ffn;
 use super::init::dropout;
 use crate::chem::featurize::{ATOM_DIM, BOND_DIM};
@@ -223,7 +223,8 @@ impl BatchTensors {
 
 /// Encoder plus head: `head([dropout(embed(x)) ‖ f(descriptors)])`, where `f` is the feature
 /// encoder when the model has one (see [`super::FeatureEncoderConfig`]) and the identity
-/// otherwise.
+/// otherwise; with chemprop's placement ([`ModelConfig::message_dropout`]) the encoder drops
+/// its messages instead of the embedding being dropped.
 #[derive(Module, Debug)]
 pub struct PropertyNet {
     /// The D-MPNN encoder (absent for fingerprint models).
@@ -285,14 +286,24 @@ impl PropertyNet {
         }
     }
 
-    /// Molecule embeddings: the D-MPNN readout, or the fingerprint itself.
+    /// Molecule embeddings: the D-MPNN readout, or the fingerprint itself (no dropout).
     pub fn embed(
         &self,
         config: &ModelConfig,
         input: &BatchTensors,
     ) -> Result<Tensor<2>, KernelError> {
+        self.embed_with(config, input, &mut EncoderDropout::Off)
+    }
+
+    /// [`PropertyNet::embed`] with the D-MPNN's dropout masks from `drop`.
+    pub fn embed_with(
+        &self,
+        config: &ModelConfig,
+        input: &BatchTensors,
+        drop: &mut EncoderDropout<'_>,
+    ) -> Result<Tensor<2>, KernelError> {
         match (&input.structure, &self.encoder) {
-            (StructureTensors::Graph(g), Some(encoder)) => encoder.forward(config, g),
+            (StructureTensors::Graph(g), Some(encoder)) => encoder.forward(config, g, drop),
             (StructureTensors::Dense(x), None) => Ok(x.as_ref().clone()),
             (StructureTensors::None, None) => input.descriptors.clone().ok_or_else(|| {
                 KernelError::InvalidBatch("a features-only model without features".into())
@@ -331,7 +342,18 @@ impl PropertyNet {
                 self.encode_features(config, x, training, rng)
             }
             (_, descriptors) => {
-                let embedding = dropout(self.embed(config, input)?, config.dropout, training, rng);
+                let embedding = if config.drops_messages() {
+                    let mut drop = match training {
+                        true => EncoderDropout::Stream {
+                            p: config.dropout,
+                            rng: &mut *rng,
+                        },
+                        false => EncoderDropout::Off,
+                    };
+                    self.embed_with(config, input, &mut drop)?
+                } else {
+                    dropout(self.embed(config, input)?, config.dropout, training, rng)
+                };
                 match descriptors {
                     Some(d) => {
                         let f = self.encode_features(config, d.clone(), training, rng);

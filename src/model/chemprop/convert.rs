@@ -295,6 +295,8 @@ fn config(ctx: &Ctx, hp: &Value) -> Result<(ModelConfig, TaskType, f64)> {
     config.hidden = hidden as usize;
     config.depth = depth as usize;
     config.dropout = ffn_dropout;
+    // chemprop's CLI gives message passing and FFN one `--dropout`; moltx places one p.
+    config.message_dropout = mp_dropout > 0.0 && mp_dropout == ffn_dropout;
     config.aggregation = aggregation;
     config.norm = norm as f32;
     config.preactivation_skip = true;

@@ -25,8 +25,10 @@
 //! A torch `Linear` computes `y = x Wᵀ + b` with `W` stored `[out, in]`; burn's computes
 //! `y = x W + b` with `W` stored `[in, out]`, so every weight matrix is transposed. chemprop's
 //! update `h_e ← τ(W_i x_e + W_h m_e)` adds the pre-activation input, which is moltx's
-//! `preactivation_skip`. chemprop's two dropout probabilities (message passing and FFN) only
-//! act in training; moltx keeps one, the FFN's, and the file's header metrics record both.
+//! `preactivation_skip`. chemprop's two dropout probabilities (message passing and FFN) act
+//! in training and in MC dropout; moltx keeps one, the FFN's, placed as chemprop places it
+//! ([`ModelConfig::message_dropout`](crate::model::ModelConfig)) when the two are equal (as
+//! chemprop's CLI writes them), and the file's header metrics record both.
 //!
 //! What moltx cannot represent is refused with the reason ([`ChempropImportError::Unsupported`]):
 //! atom messages, undirected or biased message passing, other activations than ReLU,
