@@ -5,23 +5,26 @@ tool on the same split, calibrated on the validation set, measured on the test s
         --moltx target/release/moltx --out /tmp/u17 [--sets esol,tox21] [--methods dropout,mve] \
         [--seeds 0,1,2]
     python3 bench/uncertainty_vs_chemprop.py table --out /tmp/u17
+    python3 bench/uncertainty_vs_chemprop.py exchangeable --model /tmp/u17/mx_esol_mve_0 \
+        --data-files /tmp/u17/esol_val.csv,/tmp/u17/esol_test.csv --out /tmp/u17
 
 Regression (ESOL): `dropout` (both trained with `--dropout 0.1`, 30 MC samples), `mve`
 (chemprop `--task-type regression-mve`, moltx `--loss mve`), `evidential` (`regression-evidential`
-/ `--loss evidential`, total variance). For `mve` and `evidential` the chemprop model is also
-imported into moltx (`import`), so the same network is calibrated and scored by both tools. Each
-is measured uncalibrated (miscalibration area, Spearman(σ, |error|), NLL), z-scaled, and as 90%
-conformal intervals: chemprop's `conformal-regression` (its half-width is the uncertainty plus
-q̂), moltx's normalized (`|y − ŷ|/σ`) and additive (`--no-normalize`) conformal.
+/ `--loss evidential`, total variance). Each chemprop model is also imported into moltx
+("moltx on chemprop's model"), so the same network is sampled, calibrated and scored by both
+tools. Each is measured uncalibrated (miscalibration area, Spearman(σ, |error|), NLL), z-scaled,
+and as 90% conformal intervals: chemprop's `conformal-regression` (its half-width is the
+uncertainty plus q̂), moltx's normalized (`|y − ŷ|/σ`) and additive (`--no-normalize`)
+conformal.
 
-Classification (Tox21): `dropout` (both trained with `--dropout 0.1`). chemprop's own
-classification evaluators take the uncertainty to be the probability, so here both tools'
-predictions files are scored by the same code: NLL and ECE (10 equal-width bins) of the mean
-probability, Spearman(σ, |y − p|), means over tasks.
+Classification (Tox21): `dropout` (both trained with `--dropout 0.1`, and chemprop's model
+imported). chemprop's own classification evaluators take the uncertainty to be the
+probability, so here every predictions file is scored by the same code: NLL and ECE (10
+equal-width bins) of the mean probability, Spearman(σ, |y − p|), means over tasks.
 
 The data are the shared scaffold split files (`--split random`: the random ones, whose
-validation and test sets are exchangeable; give it its own `--out`); chemprop trains on exactly the rows moltx does
-(`accuracy_vs_chemprop.chemprop_inputs`). Results go to `<out>/uncertainty.csv`, one line per
+validation and test sets are exchangeable; give it its own `--out`); chemprop trains on exactly
+the rows moltx does (`accuracy_vs_chemprop.chemprop_inputs`). Results go to `<out>/uncertainty.csv`, one line per
 (set, method, seed, tool, calibration, metric); runs already there are skipped. `table` prints
 mean ± sd over the seeds (chemprop `--pytorch-seed`, moltx `--seed`; one model per seed).
 """
@@ -205,12 +208,11 @@ def regression(a, name: str, method: str, seed: int, results: list[dict]) -> Non
             }
         add("chemprop", cal, metrics)
     models = [("moltx", mx_model)]
-    if method != "dropout":
-        imported = Path(a.out) / f"imported_{name}_{method}_{seed}"
-        if not imported.exists():
-            imported.mkdir()
-            run([a.moltx, "import-chemprop", cp_model, "--out", imported])
-        models.append(("moltx on chemprop's model", imported))
+    imported = Path(a.out) / f"imported_{name}_{method}_{seed}"
+    if not imported.exists():
+        imported.mkdir()
+        run([a.moltx, "import-chemprop", cp_model, "--out", imported])
+    models.append(("moltx on chemprop's model", imported))
     for tool, model in models:
         keep = ("miscalibration_area", "spearman_unc_abs_err", "nll")
         m = moltx_evaluate(a, model, method, data, None)
@@ -292,11 +294,16 @@ def classification(a, name: str, method: str, seed: int, results: list[dict]) ->
         for t, vs in probabilities(cp_out, tasks, "_unc").items()
     }
     scores = {"chemprop": classification_scores(truth, probabilities(cp_out, tasks, ""), cp_unc)}
-    mx_out = Path(a.out) / f"mx_{name}_{method}_{seed}.csv"
-    cmd = [a.moltx, "predict", "--model", mx_model, "--library", data["test"], "--out", mx_out]
-    run(cmd + moltx_uncertainty(method))
-    mx_prob, mx_unc = probabilities(mx_out, tasks, ""), probabilities(mx_out, tasks, "_unc")
-    scores["moltx"] = classification_scores(truth, mx_prob, mx_unc)
+    imported = Path(a.out) / f"imported_{name}_{method}_{seed}"
+    if not imported.exists():
+        imported.mkdir()
+        run([a.moltx, "import-chemprop", cp_model, "--out", imported])
+    for tool, model in (("moltx", mx_model), ("moltx on chemprop's model", imported)):
+        out = Path(a.out) / f"{model.name}.csv"
+        cmd = [a.moltx, "predict", "--model", model, "--library", data["test"], "--out", out]
+        run(cmd + moltx_uncertainty(method))
+        prob, unc = probabilities(out, tasks, ""), probabilities(out, tasks, "_unc")
+        scores[tool] = classification_scores(truth, prob, unc)
     for tool, m in scores.items():
         results.extend(row(name, method, seed, tool, "none", k, v) for k, v in m.items())
 
@@ -314,6 +321,50 @@ def table(rows: list[dict]) -> None:
         print(
             f"{name:6} {method:10} {cal:18} {metric:22} {tool:26} {fmean(vs):8.4f} ± {sd:.4f} ({len(vs)})"
         )
+
+
+def exchangeable(a) -> None:
+    """Conformal coverage when calibration and test molecules are exchangeable: the labelled
+    files pooled, split in halves at random `--partitions` times, `moltx calibrate` on one
+    half and `moltx evaluate` on the other; prints the mean, sd and range of the coverage."""
+    import random
+    from statistics import fmean, stdev
+
+    header, pooled = None, []
+    for path in a.data_files.split(","):
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader)
+            pooled.extend(reader)
+    work = Path(a.out) / "exchangeable"
+    work.mkdir(parents=True, exist_ok=True)
+    coverages = []
+    for r in range(a.partitions):
+        rows = pooled[:]
+        random.Random(r).shuffle(rows)
+        half = len(rows) // 2
+        for part, chunk in (("cal", rows[:half]), ("test", rows[half:])):
+            with (work / f"{part}.csv").open("w", newline="") as f:
+                csv.writer(f, lineterminator="\n").writerows([header, *chunk])
+        args = ["--method", "conformal", "--coverage", str(a.coverage), *a.moltx_args.split()]
+        args += ["--out", work / "calibration.json"]
+        run([a.moltx, "calibrate", "--model", a.model, "--data", work / "cal.csv", *args])
+        out = work / "eval.json"
+        # evaluate reads the calibration beside the model; point it at this one.
+        model = work / "model"
+        model.mkdir(exist_ok=True)
+        for f in Path(a.model).glob("*.moltx"):
+            if not (model / f.name).exists():
+                os.symlink(f.resolve(), model / f.name)
+        os.replace(work / "calibration.json", model / "calibration.json")
+        run([a.moltx, "evaluate", "--model", model, "--data", work / "test.csv", "--out", out])
+        coverages.append(json.loads(out.read_text())["uncertainty"]["test"]["coverage"])
+    inside = sum(1 for c in coverages if 0.88 <= c <= 0.92)
+    print(
+        f"{len(pooled)} molecules, {a.partitions} random halvings: coverage "
+        f"{fmean(coverages):.4f} ± {stdev(coverages):.4f} (min {min(coverages):.3f}, max "
+        f"{max(coverages):.3f}; {inside} of {len(coverages)} within 0.88–0.92)"
+    )
 
 
 def main() -> None:
@@ -334,8 +385,19 @@ def main() -> None:
     )
     t = sub.add_parser("table")
     t.add_argument("--out", required=True)
+    x = sub.add_parser("exchangeable", help=exchangeable.__doc__)
+    x.add_argument("--model", required=True, help="a moltx model folder")
+    x.add_argument("--data-files", required=True, help="labelled CSVs to pool, comma-separated")
+    x.add_argument("--moltx", default="target/release/moltx")
+    x.add_argument("--out", required=True)
+    x.add_argument("--partitions", type=int, default=100)
+    x.add_argument("--coverage", type=float, default=0.9)
+    x.add_argument("--moltx-args", default="", help="e.g. --no-normalize")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.cmd == "exchangeable":
+        exchangeable(a)
+        return
     path = Path(a.out) / "uncertainty.csv"
     done = []
     if path.exists():
