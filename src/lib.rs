@@ -53,7 +53,7 @@ pub mod prelude {
         ApiError, Device, Explainer, Explanation, Library, MolError, Prediction, Predictor, screen,
     };
     pub use crate::expr::Score;
-    pub use crate::model::mc_dropout::McDropout;
+    pub use crate::model::mc_dropout::{DropoutRate, McDropout};
     pub use crate::model::uncertainty::{CalibrationChoice, UncertaintyRequest, UncertaintySource};
     pub use crate::model::{InputSpec, Scorer};
     pub use crate::screen::{

@@ -120,10 +120,20 @@ fn mc_dropout_is_nonzero_reproducible_and_refused_without_dropout() {
         .failure();
     let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
     assert!(stderr.contains("dropout 0"), "{stderr}");
-    // One sample has no spread; --samples without dropout is a mistake.
+    // With a probability of its own (chemprop's --uncertainty-dropout-p) it is sampled.
+    let rated = dir.path().join("rated.csv");
+    let mut flags = mc.to_vec();
+    flags.extend(["--dropout-p", "0.2"]);
+    predict(&f.ensemble, &f.test, &rated, &flags);
+    let rated = read_csv(&rated);
+    assert!(column(&rated, "y_unc").iter().all(|u| *u > 0.0));
+    // One sample has no spread; --samples or --dropout-p without dropout is a mistake, and a
+    // probability must lie in (0, 1).
     for flags in [
         vec!["--uncertainty", "dropout", "--samples", "1"],
         vec!["--samples", "5"],
+        vec!["--dropout-p", "0.2"],
+        vec!["--uncertainty", "dropout", "--dropout-p", "1"],
     ] {
         moltx()
             .args(["predict", "--quiet", "--model"])

@@ -51,6 +51,7 @@ class Model:
         uncertainty: Optional[str] = None,
         samples: Optional[int] = None,
         seed: Optional[int] = None,
+        dropout_p: Optional[float] = None,
         calibration: Union[PathLike, bool, None] = None,
     ) -> "Model":
         """Loads a model file, an ensemble folder, a neighbour model or a fusion folder.
@@ -60,7 +61,9 @@ class Model:
 
         ``uncertainty``: ``"ensemble"`` (the members' standard deviation) or ``"dropout"``
         (MC dropout: ``samples`` forward passes with dropout on, default 30, masks from
-        ``seed``, default 0; the model must have been trained with dropout); predictions then
+        ``seed``, default 0; the model must have been trained with dropout, unless ``dropout_p``
+        sets a probability for every dropout layer, as chemprop's ``--uncertainty-dropout-p``
+        does); predictions then
         carry ``<task>_unc``, a standard deviation in the task's units. ``calibration``: the
         model's calibration file (``moltx calibrate``) is applied when it exists (``None`` or
         ``True``), not at all (``False``), or another file (a path); it adds ``<task>_lo`` and
@@ -69,7 +72,11 @@ class Model:
         if isinstance(calibration, (str, os.PathLike)):
             calibration = os.path.abspath(os.fspath(calibration))
         load = dict(
-            uncertainty=uncertainty, samples=samples, seed=seed, calibration=calibration
+            uncertainty=uncertainty,
+            samples=samples,
+            seed=seed,
+            dropout_p=dropout_p,
+            calibration=calibration,
         )
         native = _moltx.Model.load(
             os.fspath(path), threads=threads, max_atoms=max_atoms, **load

@@ -29,6 +29,7 @@ class Model:
         uncertainty: Optional[str] = None,
         samples: Optional[int] = None,
         seed: Optional[int] = None,
+        dropout_p: Optional[float] = None,
         calibration: Union[str, bool, None] = None,
     ) -> "Model": ...
     @staticmethod

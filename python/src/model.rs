@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use moltx::api::{Device, MolError, Prediction, Predictor};
 use moltx::model::calibration::set_label;
-use moltx::model::mc_dropout::McDropout;
+use moltx::model::mc_dropout::{DropoutRate, McDropout};
 use moltx::model::uncertainty::{CalibrationChoice, UncertaintyRequest, UncertaintySource};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -79,25 +79,33 @@ impl Model {
 }
 
 /// The request of `Model.load`'s uncertainty arguments: `uncertainty` (`"ensemble"`,
-/// `"dropout"` or `None`), MC dropout's `samples` and `seed`, and `calibration` (`None` or
+/// `"dropout"` or `None`), MC dropout's `samples`, `seed` and `dropout_p` (a probability of its
+/// own for every dropout layer), and `calibration` (`None` or
 /// `True`: the model's own file when it exists; `False`: none; a path: that file).
 fn uncertainty_request(
     uncertainty: Option<&str>,
     samples: Option<usize>,
     seed: Option<u64>,
+    dropout_p: Option<f64>,
     calibration: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<UncertaintyRequest> {
+    let value_error =
+        |e: moltx::model::uncertainty::UncertaintyError| PyValueError::new_err(e.to_string());
     let estimator = match uncertainty {
-        Some("dropout") => Some(UncertaintySource::Dropout(
-            McDropout::new(
+        Some("dropout") => {
+            let mut mc = McDropout::new(
                 samples.unwrap_or(McDropout::DEFAULT_SAMPLES),
                 seed.unwrap_or(0),
             )
-            .map_err(|e| PyValueError::new_err(e.to_string()))?,
-        )),
-        Some("ensemble") | None if samples.is_some() || seed.is_some() => {
+            .map_err(value_error)?;
+            if let Some(p) = dropout_p {
+                mc = mc.with_rate(DropoutRate::new(p).map_err(value_error)?);
+            }
+            Some(UncertaintySource::Dropout(mc))
+        }
+        Some("ensemble") | None if samples.is_some() || seed.is_some() || dropout_p.is_some() => {
             return Err(PyValueError::new_err(
-                "samples and seed go with uncertainty=\"dropout\"",
+                "samples, seed and dropout_p go with uncertainty=\"dropout\"",
             ));
         }
         Some("ensemble") => Some(UncertaintySource::Spread),
@@ -159,7 +167,7 @@ impl Model {
     #[staticmethod]
     #[pyo3(signature = (
         path, *, threads = None, max_atoms = None, uncertainty = None, samples = None,
-        seed = None, calibration = None
+        seed = None, dropout_p = None, calibration = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn load(
@@ -170,10 +178,11 @@ impl Model {
         uncertainty: Option<&str>,
         samples: Option<usize>,
         seed: Option<u64>,
+        dropout_p: Option<f64>,
         calibration: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let device = Device::flex();
-        let request = uncertainty_request(uncertainty, samples, seed, calibration)?;
+        let request = uncertainty_request(uncertainty, samples, seed, dropout_p, calibration)?;
         let loaded = run(py, threads, |_| {
             Predictor::load_with(&path, &request, &device)
         })?

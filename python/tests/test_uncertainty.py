@@ -44,6 +44,21 @@ def test_mc_dropout_is_reproducible_and_survives_pickling(dropout_model: Path) -
     assert plain.uncertainty is None and not plain.is_ensemble
 
 
+def test_a_dropout_rate_of_its_own_samples_a_model_trained_without_dropout(ensemble) -> None:
+    folder, _ = ensemble
+    smiles = drug_smiles()[:10]
+    model = moltx.Model.load(folder, uncertainty="dropout", samples=5, dropout_p=0.1)
+    a = model.predict(smiles)
+    assert (a["heavy_atoms_unc"] > 0).all() and (a["rings_unc"] > 0).all()
+    wider = moltx.Model.load(folder, uncertainty="dropout", samples=5, dropout_p=0.4)
+    assert wider.predict(smiles)["heavy_atoms_unc"].mean() > a["heavy_atoms_unc"].mean()
+    assert pickle.loads(pickle.dumps(model)).predict(smiles).equals(a)
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        moltx.Model.load(folder, uncertainty="dropout", dropout_p=1.5)
+    with pytest.raises(ValueError, match="dropout_p"):
+        moltx.Model.load(folder, dropout_p=0.1)
+
+
 def test_bad_uncertainty_arguments(dropout_model: Path, ensemble) -> None:
     folder, _ = ensemble
     with pytest.raises(moltx.MoltxError, match="dropout 0"):

@@ -10,7 +10,7 @@ use anyhow::Context;
 use burn::tensor::Device;
 
 use crate::model::calibration::Calibration;
-use crate::model::mc_dropout::McDropout;
+use crate::model::mc_dropout::{DropoutRate, McDropout};
 use crate::model::uncertainty::{
     CalibrationChoice, UncertainModel, UncertaintyRequest, UncertaintySource,
 };
@@ -44,6 +44,11 @@ pub struct EstimatorArgs {
     /// Seed of the MC-dropout masks (default 0): the same seed gives the same numbers.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// MC dropout at this probability in every dropout layer instead of the model's own, so
+    /// that a model trained without dropout can be sampled too (its D-MPNN then drops its
+    /// messages, as chemprop's `--uncertainty-dropout-p` does).
+    #[arg(long)]
+    pub dropout_p: Option<f64>,
 }
 
 /// `--calibration`, `--no-calibration`.
@@ -88,14 +93,20 @@ impl EstimatorArgs {
     /// The estimator asked for, if any.
     pub fn source(&self) -> anyhow::Result<Option<UncertaintySource>> {
         match self.uncertainty {
-            Some(EstimatorKind::Dropout) => Ok(Some(UncertaintySource::Dropout(McDropout::new(
-                self.samples.unwrap_or(McDropout::DEFAULT_SAMPLES),
-                self.seed.unwrap_or(0),
-            )?))),
+            Some(EstimatorKind::Dropout) => {
+                let mut mc = McDropout::new(
+                    self.samples.unwrap_or(McDropout::DEFAULT_SAMPLES),
+                    self.seed.unwrap_or(0),
+                )?;
+                if let Some(p) = self.dropout_p {
+                    mc = mc.with_rate(DropoutRate::new(p).context("--dropout-p")?);
+                }
+                Ok(Some(UncertaintySource::Dropout(mc)))
+            }
             other => {
                 anyhow::ensure!(
-                    self.samples.is_none() && self.seed.is_none(),
-                    "--samples and --seed go with --uncertainty dropout"
+                    self.samples.is_none() && self.seed.is_none() && self.dropout_p.is_none(),
+                    "--samples, --seed and --dropout-p go with --uncertainty dropout"
                 );
                 Ok(other.map(|_| UncertaintySource::Spread))
             }
@@ -120,6 +131,7 @@ impl UncertaintyArgs {
         self.estimator.uncertainty.is_none()
             && self.estimator.samples.is_none()
             && self.estimator.seed.is_none()
+            && self.estimator.dropout_p.is_none()
             && self.calibration.calibration.is_none()
             && !self.calibration.no_calibration
             && self.bound.bound.is_none()

@@ -75,10 +75,7 @@ fn fit(
 #[test]
 fn every_method_round_trips_through_its_file() {
     let dir = tempfile::tempdir().unwrap();
-    let dropout = UncertaintySource::Dropout(McDropout {
-        samples: 4,
-        seed: 9,
-    });
+    let dropout = UncertaintySource::Dropout(McDropout::new(4, 9).unwrap());
     let cases = [
         (CalibrationMethod::Conformal, TaskType::Regression, true),
         (CalibrationMethod::Conformal, TaskType::Regression, false),

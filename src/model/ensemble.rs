@@ -210,9 +210,9 @@ impl Ensemble {
     }
 
     /// The same ensemble scoring by MC dropout with `mc`; refused when a member was trained
-    /// without dropout ([`McDropout::check_members`]).
+    /// without dropout and `mc` sets no probability ([`McDropout::check_members`]).
     pub fn with_mc_dropout(mut self, mc: McDropout) -> Result<Self, UncertaintyError> {
-        McDropout::check_members(&self.members)?;
+        mc.check_members(&self.members)?;
         self.mc = Some(mc);
         Ok(self)
     }
@@ -288,7 +288,16 @@ impl Scorer for Ensemble {
     fn identity(&self) -> Result<String, String> {
         let models = self.model_identity()?;
         Ok(match self.mc {
-            Some(mc) => format!("{models}+mc-dropout:{}:{}", mc.samples, mc.seed),
+            Some(McDropout {
+                samples,
+                seed,
+                p: None,
+            }) => format!("{models}+mc-dropout:{samples}:{seed}"),
+            Some(McDropout {
+                samples,
+                seed,
+                p: Some(p),
+            }) => format!("{models}+mc-dropout:{samples}:{seed}:p={}", p.get()),
             None => models,
         })
     }

@@ -38,29 +38,108 @@ use super::predict::postprocess_outputs;
 use super::uncertainty::UncertaintyError;
 use crate::kernel::KernelError;
 
-/// MC-dropout settings: how many samples, from which seed.
+/// MC-dropout settings: how many samples, from which seed, and optionally at which dropout
+/// probability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct McDropout {
     /// Forward passes with dropout on, per member (at least 2).
     pub samples: usize,
     /// Seed of the masks.
     pub seed: u64,
+    /// A dropout probability for every dropout layer instead of the models' own (chemprop's
+    /// `--uncertainty-dropout-p`); with it a model trained without dropout can be sampled
+    /// too, its D-MPNN's dropout then placed as chemprop places it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<DropoutRate>,
+}
+
+/// A dropout probability `0 < p < 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct DropoutRate(f64);
+
+impl DropoutRate {
+    /// `p`, when `0 < p < 1`.
+    pub fn new(p: f64) -> Result<Self, UncertaintyError> {
+        if p > 0.0 && p < 1.0 {
+            Ok(DropoutRate(p))
+        } else {
+            Err(UncertaintyError::Unsupported(format!(
+                "an MC-dropout probability must lie in (0, 1), not {p}"
+            )))
+        }
+    }
+
+    /// The probability.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+// Never NaN (checked by `new`), so equality is an equivalence and the bits hash it.
+impl Eq for DropoutRate {}
+
+impl std::hash::Hash for DropoutRate {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
+impl TryFrom<f64> for DropoutRate {
+    type Error = UncertaintyError;
+    fn try_from(p: f64) -> Result<Self, Self::Error> {
+        DropoutRate::new(p)
+    }
+}
+
+impl From<DropoutRate> for f64 {
+    fn from(p: DropoutRate) -> f64 {
+        p.0
+    }
 }
 
 impl McDropout {
     /// Samples per member unless asked otherwise.
     pub const DEFAULT_SAMPLES: usize = 30;
 
-    /// Settings of `samples ≥ 2` passes from `seed`.
+    /// Settings of `samples ≥ 2` passes from `seed`, at the models' own dropout.
     pub fn new(samples: usize, seed: u64) -> Result<Self, UncertaintyError> {
         if samples < 2 {
             return Err(UncertaintyError::TooFewSamples { samples });
         }
-        Ok(McDropout { samples, seed })
+        Ok(McDropout {
+            samples,
+            seed,
+            p: None,
+        })
     }
 
-    /// Checks that every member has dropout to sample: `0 < p < 1`.
-    pub fn check_members(members: &[Checkpoint]) -> Result<(), UncertaintyError> {
+    /// The same settings at dropout probability `p` in every dropout layer.
+    pub fn with_rate(self, p: DropoutRate) -> Self {
+        McDropout { p: Some(p), ..self }
+    }
+
+    /// The configuration a member is sampled with: its own, or with the dropout probability
+    /// replaced by [`McDropout::p`] (a D-MPNN trained without dropout then drops its messages,
+    /// as chemprop's dropout layers would; one trained with dropout keeps its placement).
+    pub fn sampled_config(&self, config: &ModelConfig) -> ModelConfig {
+        let mut c = config.clone();
+        if let Some(p) = self.p {
+            if c.dropout == 0.0 {
+                c.set_dropout(p.get());
+            } else {
+                c.dropout = p.get();
+            }
+        }
+        c
+    }
+
+    /// Checks that every member has dropout to sample, `0 < p < 1` (any member does when
+    /// [`McDropout::p`] is set).
+    pub fn check_members(&self, members: &[Checkpoint]) -> Result<(), UncertaintyError> {
+        if self.p.is_some() {
+            return Ok(());
+        }
         let n = members.len();
         for (member, m) in members.iter().enumerate() {
             let p = m.header.model.dropout;
@@ -306,7 +385,8 @@ fn batch_samples(
     let mut samples = Vec::with_capacity(members.len() * mc.samples);
     let mut variances = Vec::new();
     for (k, member) in members.iter().enumerate() {
-        let (config, header) = (&member.header.model, &member.header);
+        let header = &member.header;
+        let config = &mc.sampled_config(&header.model);
         let net = member.net.valid();
         let batch = BatchTensors::new(inputs, config, device)?;
         let sampled_encoder = config.drops_messages();

@@ -138,7 +138,10 @@ fn samples_depend_on_the_molecule_and_seed_not_the_batch() {
         test_checkpoint(&config, TaskType::Regression, 1),
         test_checkpoint(&config, TaskType::Regression, 2),
     ];
-    McDropout::check_members(&members).unwrap();
+    McDropout::new(2, 0)
+        .unwrap()
+        .check_members(&members)
+        .unwrap();
     let owned = inputs(&config);
     let refs: Vec<&MoleculeInput> = owned.iter().collect();
     let mc = McDropout::new(8, 11).unwrap();
@@ -184,6 +187,28 @@ fn chemprop_placement_samples_the_encoder_and_stays_batch_independent() {
     legacy.header.model.message_dropout = false;
     let (legacy_mean, _) = mc_dropout_predict(&[legacy], &refs, 2, mc, &device).unwrap();
     assert_ne!(mean, legacy_mean);
+}
+
+#[test]
+fn a_rate_of_its_own_samples_a_model_trained_without_dropout() {
+    let device = Device::flex();
+    let config = small_config(ModelKind::Dmpnn, 0.0);
+    let members = vec![test_checkpoint(&config, TaskType::Regression, 5)];
+    let owned = inputs(&config);
+    let refs: Vec<&MoleculeInput> = owned.iter().collect();
+    let mc = McDropout::new(8, 3).unwrap();
+    assert!(mc.check_members(&members).is_err());
+    let rated = mc.with_rate(DropoutRate::new(0.2).unwrap());
+    let sampled = rated.sampled_config(&config);
+    assert!(sampled.drops_messages() && sampled.dropout == 0.2);
+    let (mean, sd) = mc_dropout_predict(&members, &refs, 2, rated, &device).unwrap();
+    assert!(sd.iter().all(|s| *s > 0.0), "{sd:?}");
+    let (mean5, sd5) = mc_dropout_predict(&members, &refs, 5, rated, &device).unwrap();
+    assert_eq!((&mean, &sd), (&mean5, &sd5));
+    // A model trained with dropout keeps its placement at the new rate.
+    let legacy = small_config(ModelKind::Dmpnn, 0.3);
+    let resampled = rated.sampled_config(&legacy);
+    assert!(!resampled.message_dropout && resampled.dropout == 0.2);
 }
 
 #[test]
@@ -247,8 +272,9 @@ fn models_without_dropout_and_single_samples_are_refused() {
         TaskType::Regression,
         0,
     );
+    let own = McDropout::new(2, 0).unwrap();
     assert!(matches!(
-        McDropout::check_members(&[some.clone(), zero]),
+        own.check_members(&[some.clone(), zero.clone()]),
         Err(UncertaintyError::NoDropout {
             member: 1,
             members: 2
@@ -257,10 +283,14 @@ fn models_without_dropout_and_single_samples_are_refused() {
     let mut one = some.clone();
     one.header.model.dropout = 1.0;
     assert!(matches!(
-        McDropout::check_members(&[one]),
+        own.check_members(&[one]),
         Err(UncertaintyError::BadDropout { .. })
     ));
-    assert!(McDropout::check_members(&[some]).is_ok());
+    assert!(own.check_members(&[some]).is_ok());
+    // At a probability of its own, MC dropout samples a model trained without dropout.
+    let rated = own.with_rate(DropoutRate::new(0.2).unwrap());
+    assert!(rated.check_members(std::slice::from_ref(&zero)).is_ok());
+    assert!(DropoutRate::new(0.0).is_err() && DropoutRate::new(1.0).is_err());
     assert!(matches!(
         McDropout::new(1, 0),
         Err(UncertaintyError::TooFewSamples { samples: 1 })

@@ -51,9 +51,16 @@ impl std::fmt::Display for UncertaintySource {
                 f,
                 "the model's own spread (an ensemble's, or a variance head's predicted σ)"
             ),
-            UncertaintySource::Dropout(mc) => {
-                write!(f, "MC dropout ({} samples, seed {})", mc.samples, mc.seed)
-            }
+            UncertaintySource::Dropout(mc) => match mc.p {
+                None => write!(f, "MC dropout ({} samples, seed {})", mc.samples, mc.seed),
+                Some(p) => write!(
+                    f,
+                    "MC dropout ({} samples, seed {}, p = {})",
+                    mc.samples,
+                    mc.seed,
+                    p.get()
+                ),
+            },
         }
     }
 }
@@ -310,13 +317,18 @@ mod tests {
         }
         .to_string();
         assert!(two.contains("(member 2 of 3)"), "{two}");
-        let json = serde_json::to_string(&UncertaintySource::Dropout(McDropout {
-            samples: 5,
-            seed: 7,
-        }))
-        .unwrap();
+        let mc = McDropout::new(5, 7).unwrap();
+        let json = serde_json::to_string(&UncertaintySource::Dropout(mc)).unwrap();
         assert_eq!(json, r#"{"kind":"dropout","samples":5,"seed":7}"#);
         let back: UncertaintySource = serde_json::from_str(&json).unwrap();
         assert_eq!(back.to_string(), "MC dropout (5 samples, seed 7)");
+        let rated = mc.with_rate(crate::model::mc_dropout::DropoutRate::new(0.25).unwrap());
+        let json = serde_json::to_string(&UncertaintySource::Dropout(rated)).unwrap();
+        assert_eq!(json, r#"{"kind":"dropout","samples":5,"seed":7,"p":0.25}"#);
+        let back: UncertaintySource = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, UncertaintySource::Dropout(rated));
+        assert_eq!(back.to_string(), "MC dropout (5 samples, seed 7, p = 0.25)");
+        let bad = r#"{"kind":"dropout","samples":5,"seed":7,"p":1.5}"#;
+        assert!(serde_json::from_str::<UncertaintySource>(bad).is_err());
     }
 }
