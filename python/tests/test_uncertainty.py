@@ -65,7 +65,7 @@ def test_bad_uncertainty_arguments(dropout_model: Path, ensemble) -> None:
         moltx.Model.load(folder, uncertainty="dropout")
     with pytest.raises(ValueError, match="expected"):
         moltx.Model.load(dropout_model, uncertainty="bootstrap")
-    with pytest.raises(ValueError, match="samples and seed"):
+    with pytest.raises(ValueError, match="samples, seed and dropout_p"):
         moltx.Model.load(dropout_model, samples=5)
     with pytest.raises(moltx.MoltxError, match="single network"):
         moltx.Model.load(dropout_model, uncertainty="ensemble")
