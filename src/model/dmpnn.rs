@@ -15,11 +15,10 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Tensor, TensorData};
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{Aggregation, ModelConfig};
-use super::init::{dropout, linear};
+use super::init::{dropout, linear, molecule_mask};
 use crate::kernel::{self, GraphIndex, KernelError, Readout};
 
 /// The three weight matrices of a D-MPNN (`W_i`, `W_h` without bias, `W_o` with bias).
@@ -118,12 +117,7 @@ fn rows_dropout(
     if !(p > 0.0 && p < 1.0) {
         return Ok(x);
     }
-    let keep = 1.0 - p;
-    let scale = (1.0 / keep) as f32;
-    let mut mask = Vec::with_capacity(rows * cols);
-    for (rng, &n) in rngs.iter_mut().zip(counts) {
-        mask.extend((0..n * cols).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }));
-    }
+    let mask = molecule_mask(p, rngs, counts.iter().copied(), cols);
     let mask = Tensor::<2>::from_data(TensorData::new(mask, [rows, cols]), &x.device());
     Ok(x * mask)
 }

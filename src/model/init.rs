@@ -39,6 +39,23 @@ pub fn linear(
     Linear { weight, bias }
 }
 
+/// An inverted-dropout mask drawn molecule by molecule: `counts[i]` rows of `cols` entries
+/// from `rngs[i]`, each `1/(1 − p)` with probability `1 − p` and 0 otherwise (`0 < p < 1`).
+pub(crate) fn molecule_mask(
+    p: f64,
+    rngs: &mut [ChaCha8Rng],
+    counts: impl IntoIterator<Item = usize>,
+    cols: usize,
+) -> Vec<f32> {
+    let keep = 1.0 - p;
+    let scale = (1.0 / keep) as f32;
+    let mut mask = Vec::new();
+    for (rng, n) in rngs.iter_mut().zip(counts) {
+        mask.extend((0..n * cols).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }));
+    }
+    mask
+}
+
 /// Inverted dropout with a mask from our own RNG: `x ⊙ m / (1 − p)`, `m ~ Bernoulli(1 − p)`.
 /// The identity when `p = 0` or when not training.
 pub fn dropout(x: Tensor<2>, p: f64, training: bool, rng: &mut ChaCha8Rng) -> Tensor<2> {

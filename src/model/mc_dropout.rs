@@ -24,7 +24,7 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ use super::checkpoint::Checkpoint;
 use super::config::ModelConfig;
 use super::dmpnn::EncoderDropout;
 use super::ffn::Ffn;
+use super::init::molecule_mask;
 use super::net::{BatchTensors, MoleculeInput, PropertyNet, StructureInput, StructureTensors};
 use super::predict::postprocess_outputs;
 use super::uncertainty::UncertaintyError;
@@ -244,13 +245,8 @@ fn dropout_rows(x: Tensor<2>, p: f64, rngs: &mut [ChaCha8Rng]) -> Tensor<2> {
         return x;
     }
     let [rows, cols] = x.dims();
-    let keep = 1.0 - p;
-    let scale = (1.0 / keep) as f32;
-    let mut mask = Vec::with_capacity(rows * cols);
-    for rng in rngs.iter_mut().take(rows) {
-        mask.extend((0..cols).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }));
-    }
-    mask.resize(rows * cols, scale);
+    let mut mask = molecule_mask(p, rngs, std::iter::repeat_n(1, rows), cols);
+    mask.resize(rows * cols, (1.0 / (1.0 - p)) as f32);
     let mask = Tensor::<2>::from_data(TensorData::new(mask, [rows, cols]), &x.device());
     x * mask
 }
