@@ -11,7 +11,10 @@ file exists (chemprop 2.3.1's own seed-0 splits), else the split `moltx train --
 takes it as a `--splits-file` JSON). Both tools run with their defaults (50 epochs, the
 validation loss picking the epoch); chemprop's seed is `--pytorch-seed` (its batch order follows
 `--data-seed`, 0), moltx's is `--seed` (initialization and batch order). `--moltx-args` adds
-flags to every moltx run, `--label` names such a variant in the results (e.g. `ensemble5`).
+flags to every moltx run, `--chemprop-args` to every chemprop run, and `--label` names such a
+variant in the results (e.g. `ensemble5`; chemprop's runs keep the label `defaults` unless they
+get arguments). `--chemprop-vary-order` gives chemprop `--data-seed` equal to `--pytorch-seed`,
+so that its seeds vary the batch order too, as moltx's do.
 Metrics: test RMSE for regression, test ROC-AUC (mean over tasks, as chemprop logs it) for
 classification; for moltx also the validation value (`val`), by which options are chosen. `table` prints mean ± sd (sample sd) per tool, set and split.
 """
@@ -102,7 +105,9 @@ def train_chemprop(a, name: str, split: Path, seed: int, workdir: Path) -> tuple
     data, splits = chemprop_inputs(a, name, split)
     cmd = [a.chemprop, "train", "-i", data, "-s", smiles, "--target-columns"]
     cmd += targets + ["--task-type", task, "--splits-file", splits]
-    cmd += ["--pytorch-seed", str(seed), "--data-seed", "0", "-o", out]
+    data_seed = seed if a.chemprop_vary_order else 0
+    cmd += ["--pytorch-seed", str(seed), "--data-seed", str(data_seed), "-o", out]
+    cmd += a.chemprop_args.split()
     if task == "classification":
         cmd += ["--metrics", "roc"]
     log = run(cmd)
@@ -131,6 +136,11 @@ def finished(results: Path) -> set[tuple]:
         return {(r["tool"], r["label"], r["set"], r["split"], r["seed"]) for r in csv.DictReader(f)}
 
 
+def chemprop_variant(a) -> bool:
+    """Whether chemprop's runs differ from its defaults (and so carry `--label`)."""
+    return bool(a.chemprop_args.split()) or a.chemprop_vary_order
+
+
 def cmd_run(a) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +148,9 @@ def cmd_run(a) -> None:
     done = set()
     if results.exists():
         with results.open(newline="") as f:
-            done = {(r["tool"], r["label"], r["set"], r["split"], r["seed"]) for r in csv.DictReader(f)}
+            done = {
+                (r["tool"], r["label"], r["set"], r["split"], r["seed"]) for r in csv.DictReader(f)
+            }
     else:
         results.write_text(",".join(FIELDS) + "\n")
     tools = a.tools.split(",")
@@ -150,7 +162,7 @@ def cmd_run(a) -> None:
                     seeds = range(a.chemprop_seeds if tool == "chemprop" else a.moltx_seeds)
                     if tool == "moltx":
                         seeds = [s * a.seed_step for s in seeds]
-                    label = "defaults" if tool == "chemprop" else a.label
+                    label = a.label if tool == "moltx" or chemprop_variant(a) else "defaults"
                     for seed in seeds:
                         if (tool, label, name, kind, str(seed)) in done | finished(results):
                             continue
@@ -202,9 +214,13 @@ def main() -> None:
     r.add_argument("--chemprop-seeds", type=int, default=3)
     r.add_argument("--moltx-seeds", type=int, default=5)
     r.add_argument("--moltx-args", default="")
+    r.add_argument("--chemprop-args", default="")
+    r.add_argument("--chemprop-vary-order", action="store_true")
     r.add_argument("--label", default="defaults")
     r.add_argument(
-        "--seed-step", type=int, default=1,
+        "--seed-step",
+        type=int,
+        default=1,
         help="moltx seeds 0, k, 2k, ...: with --ensemble k, members of different runs differ",
     )
     t = sub.add_parser("table")

@@ -76,8 +76,10 @@ pub struct TrainArgs {
     /// Architecture.
     #[command(flatten)]
     pub architecture: super::columns::ArchitectureArgs,
-    /// Molecule-level features appended to the embedding: `rdkit_2d` (RDKit's 2D descriptors,
-    /// standardized on the training set), as chemprop's `--features-generators`.
+    /// Molecule-level features appended to the embedding: `rdkit_2d` (the 43 descriptors of
+    /// RDKit's C++ `Descriptors::Properties`, standardized on the training set). chemprop's
+    /// `--features-generators rdkit_2d` is the same idea on RDKit's larger Python descriptor
+    /// list (217 in RDKit 2026.03), so the two do not share a feature set.
     #[arg(long, value_delimiter = ',')]
     pub features_generators: Vec<String>,
     /// Regression loss, and with it the head: `mse` (one value per task), `mve` (a mean and a
