@@ -45,8 +45,20 @@ SETS = {
     "tox21": (
         "tox21.csv",
         "smiles",
-        "NR-AR,NR-AR-LBD,NR-AhR,NR-Aromatase,NR-ER,NR-ER-LBD,NR-PPAR-gamma,SR-ARE,SR-ATAD5,"
-        "SR-HSE,SR-MMP,SR-p53".split(","),
+        [
+            "NR-AR",
+            "NR-AR-LBD",
+            "NR-AhR",
+            "NR-Aromatase",
+            "NR-ER",
+            "NR-ER-LBD",
+            "NR-PPAR-gamma",
+            "SR-ARE",
+            "SR-ATAD5",
+            "SR-HSE",
+            "SR-MMP",
+            "SR-p53",
+        ],
         "classification",
     ),
 }
@@ -93,14 +105,14 @@ def chemprop_inputs(a, name: str, csv_path: Path) -> tuple[Path, Path]:
 
 
 def run(cmd: list) -> str:
-    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    p = subprocess.run([str(c) for c in cmd], check=False, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(map(str, cmd))}\n{p.stderr[-3000:]}")
     return p.stdout + p.stderr
 
 
 def train_chemprop(a, name: str, split: Path, seed: int, workdir: Path) -> tuple[float, str]:
-    file, smiles, targets, task = SETS[name]
+    _, smiles, targets, task = SETS[name]
     out = workdir / f"chemprop_{name}_{split.stem}_{seed}"
     data, splits = chemprop_inputs(a, name, split)
     cmd = [a.chemprop, "train", "-i", data, "-s", smiles, "--target-columns"]
