@@ -193,7 +193,9 @@ def cmd_table(a) -> None:
     groups: dict[tuple, list[float]] = {}
     vals: dict[tuple, list[float]] = {}
     with (Path(a.out) / "results.csv").open(newline="") as f:
-        for r in csv.DictReader(f):
+        # By position: files begun before the `val` column have it unnamed.
+        for row in list(csv.reader(f))[1:]:
+            r = dict(zip(FIELDS, row))
             key = (r["set"], r["split"], r["metric"], r["tool"], r["label"])
             groups.setdefault(key, []).append(float(r["value"]))
             if r.get("val"):
