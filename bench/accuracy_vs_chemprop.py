@@ -8,8 +8,8 @@
 continues where it stopped. The splits: `../shared/splits/<set>_<split>_seed0.csv` where that
 file exists (chemprop 2.3.1's own seed-0 splits), else the split `moltx train --split <kind>
 --seed 0` makes, written once as OUT/splits/<set>_<split>.csv and given to both tools (chemprop
-takes it as a `--splits-file` JSON). Both tools run with their defaults (50 epochs, the
-validation loss picking the epoch); chemprop's seed is `--pytorch-seed` (its batch order follows
+takes it as a `--splits-file` JSON). Both tools run with their defaults (moltx 100 epochs,
+chemprop 50; the validation loss picking the epoch); chemprop's seed is `--pytorch-seed` (its batch order follows
 `--data-seed`, 0), moltx's is `--seed` (initialization and batch order). `--moltx-args` adds
 flags to every moltx run, `--chemprop-args` to every chemprop run, and `--label` names such a
 variant in the results (e.g. `ensemble5`; chemprop's runs keep the label `defaults` unless they

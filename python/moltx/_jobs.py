@@ -86,7 +86,7 @@ def train(
     (``"regression"``/``"classification"``; default: classification when every label is
     0/1), ``split`` (``"random"``, ``"scaffold"``, ``"kfold"``, ``"scaffold-kfold"``),
     ``split_sizes=(0.8, 0.1, 0.1)``, ``split_file``, ``folds=5``, ``fold=0``, ``seed=0``,
-    ``epochs=50``, ``batch_size=64``, ``ensemble=1``, ``model`` (``"dmpnn"``,
+    ``epochs=100``, ``batch_size=64``, ``ensemble=1``, ``model`` (``"dmpnn"``,
     ``"ffn-morgan"``, ``"features-only"``), ``hidden=300``, ``depth=3``, ``dropout=0.0``,
     ``aggregation`` (``"norm"``, ``"mean"``, ``"sum"``), ``ffn_hidden=300``,
     ``ffn_layers=1``, ``features_generator`` (``"rdkit_2d"``), ``patience``,

@@ -157,7 +157,7 @@ type Skipped = (usize, u64, String, String);
 #[pyo3(signature = (
     data, out, *, targets = None, smiles_column = None, task = None, split = "random",
     split_sizes = (0.8, 0.1, 0.1), split_file = None, folds = 5, fold = 0, seed = 0,
-    epochs = 50, batch_size = 64, ensemble = 1, model = "dmpnn", hidden = 300, depth = 3,
+    epochs = 100, batch_size = 64, ensemble = 1, model = "dmpnn", hidden = 300, depth = 3,
     dropout = 0.0, aggregation = "norm", ffn_hidden = 300, ffn_layers = 1,
     features_generator = None, patience = None, data_parallel = 0, selection = "loss",
     grad_clip = None, resume = false, max_atoms = None, threads = None, shuffle_seed = None,
