@@ -110,6 +110,12 @@ where
                 interrupt = Some(e);
             }
         }
+        // A signal that came as the work finished is the call's too, not the caller's next line.
+        if interrupt.is_none()
+            && let Err(e) = py.check_signals()
+        {
+            interrupt = Some(e);
+        }
         handle.join()
     });
     let value = match result {

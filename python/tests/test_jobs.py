@@ -71,7 +71,8 @@ def big_library(path, copies: int) -> list:
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
 def test_ctrl_c_stops_a_screen_that_resume_finishes(bundled: moltx.Model, tmp_path) -> None:
     library = tmp_path / "big.csv"
-    smiles = big_library(library, 150)  # 9,150 rows
+    # 24,400 rows: the interrupt lands mid-screen even when the watcher thread runs late.
+    smiles = big_library(library, 400)
     out = tmp_path / "out.csv"
 
     def interrupt_once_rows_are_written() -> None:
